@@ -1,0 +1,167 @@
+import { Schema } from "effect"
+import {
+  CLARITY_SUBFACTORS,
+  EMPATHY_SUBFACTORS,
+  type KpiScores,
+  round,
+  Usage,
+  weightedMean,
+  type Weights
+} from "./Kpi.ts"
+import { type Conversation, objectIdTime } from "./Source.ts"
+
+/** Version of the result document's shape and rubric; 4.1.0 is the original job's, 4.2.0 adds `usage`. */
+export const ANALYSIS_VERSION = "4.2.0"
+export const JOB_NAME = "conversation_performance_analysis"
+export const SOURCE_COLLECTION = "sentiment_analysis"
+export const RESULT_COLLECTION = "agentic_analysis"
+export const JOB_STATE_COLLECTION = "job_state"
+export const DEAD_LETTER_COLLECTION = "failed_analysis_records"
+
+const NullableString = Schema.NullOr(Schema.String)
+const Num = Schema.Finite
+
+/** A document of `agentic_analysis`: field names and nesting as in the specification. */
+export const AgenticAnalysis = Schema.Struct({
+  conversation_id: Schema.String,
+  source_object_id: Schema.String,
+  source_timestamp: Schema.String,
+  conversation_summary: Schema.Struct({
+    total_messages: Schema.Int,
+    customer_messages: Schema.Int,
+    agent_messages: Schema.Int,
+    conversation_type: NullableString,
+    intent: NullableString,
+    topic: NullableString,
+    final_sentiment: NullableString,
+    categorization: NullableString
+  }),
+  performance_metrics: Schema.Struct({
+    accuracy_compliance: Schema.Struct({
+      resolution_completeness: Num,
+      accuracy_automated_responses: Num
+    }),
+    empathy_communication: Schema.Struct({
+      empathy_score: Num,
+      empathy_subfactors: Schema.Record(Schema.String, Num),
+      sentiment_shift: Num,
+      clarity_language: Num,
+      clarity_subfactors: Schema.Record(Schema.String, Num),
+      cultural_sensitivity: Num,
+      adaptability_quotient: Num,
+      conversation_flow: Num
+    }),
+    efficiency_resolution: Schema.Struct({
+      followup_necessity: Num,
+      customer_effort_score: Num,
+      first_response_accuracy: Num,
+      csat_resolution: Num,
+      escalation_rate: Num,
+      customer_effort_reduction: Num
+    })
+  }),
+  analysis_metadata: Schema.Struct({
+    processed_timestamp: Schema.String,
+    source_collection: Schema.String,
+    analysis_version: Schema.String,
+    model_used: Schema.String,
+    usage: Schema.optionalKey(Usage),
+    estimated_cost_usd: Schema.optionalKey(Num)
+  }),
+  persistence_metadata: Schema.Struct({
+    inserted_timestamp: Schema.String,
+    collection: Schema.String,
+    job_name: Schema.String
+  })
+})
+export type AgenticAnalysis = typeof AgenticAnalysis.Type
+
+export interface AnalysisMeta {
+  readonly model: string
+  readonly usage: Usage | undefined
+  readonly costUsd: number | undefined
+  readonly processedAt: Date
+  readonly jobName: string
+}
+
+/** Earliest message time, else the ObjectId's creation time. */
+export const sourceTimestamp = (conversation: Conversation): Date => {
+  let earliest: number | undefined
+  for (const m of conversation.messages) {
+    const t = m.createdAt.getTime()
+    if (earliest === undefined || t < earliest) earliest = t
+  }
+  return earliest === undefined ? objectIdTime(conversation.sourceId) : new Date(earliest)
+}
+
+const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z")
+
+/** Everything in a result that is computed in code; only `scores` come from an analyzer. */
+export const buildResult = (
+  conversation: Conversation,
+  scores: KpiScores,
+  weights: Weights,
+  meta: AnalysisMeta
+): AgenticAnalysis => {
+  const customer = conversation.messages.filter((m) => m.inbound).length
+  const c = conversation.classification
+  const categorization = c.categorization !== undefined && c.intent !== undefined && c.categorization !== c.intent
+    ? `${c.categorization} - ${c.intent}`
+    : c.categorization ?? c.intent ?? null
+  const processed = isoSeconds(meta.processedAt)
+  return {
+    conversation_id: `conv_${conversation.sourceId}`,
+    source_object_id: conversation.sourceId,
+    source_timestamp: isoSeconds(sourceTimestamp(conversation)),
+    conversation_summary: {
+      total_messages: conversation.messages.length,
+      customer_messages: customer,
+      agent_messages: conversation.messages.length - customer,
+      conversation_type: c.categorization ?? null,
+      intent: c.intent ?? null,
+      topic: c.topic ?? null,
+      final_sentiment: conversation.overallSentiment ?? null,
+      categorization
+    },
+    performance_metrics: {
+      accuracy_compliance: {
+        resolution_completeness: scores.resolution_completeness,
+        accuracy_automated_responses: round(scores.accuracy_automated_responses, 1)
+      },
+      empathy_communication: {
+        empathy_score: weightedMean(scores.empathy_subfactors, weights.empathy),
+        empathy_subfactors: pick(scores.empathy_subfactors, EMPATHY_SUBFACTORS),
+        sentiment_shift: round(scores.sentiment_shift),
+        clarity_language: weightedMean(scores.clarity_subfactors, weights.clarity),
+        clarity_subfactors: pick(scores.clarity_subfactors, CLARITY_SUBFACTORS),
+        cultural_sensitivity: round(scores.cultural_sensitivity, 1),
+        adaptability_quotient: round(scores.adaptability_quotient, 1),
+        conversation_flow: round(scores.conversation_flow, 1)
+      },
+      efficiency_resolution: {
+        followup_necessity: scores.followup_necessity,
+        customer_effort_score: round(scores.customer_effort_score, 1),
+        first_response_accuracy: round(scores.first_response_accuracy, 1),
+        csat_resolution: round(scores.csat_resolution, 1),
+        escalation_rate: round(scores.escalation_rate, 1),
+        customer_effort_reduction: round(scores.customer_effort_reduction, 1)
+      }
+    },
+    analysis_metadata: {
+      processed_timestamp: processed,
+      source_collection: SOURCE_COLLECTION,
+      analysis_version: ANALYSIS_VERSION,
+      model_used: meta.model,
+      ...(meta.usage !== undefined ? { usage: meta.usage } : {}),
+      ...(meta.costUsd !== undefined ? { estimated_cost_usd: meta.costUsd } : {})
+    },
+    persistence_metadata: {
+      inserted_timestamp: processed,
+      collection: RESULT_COLLECTION,
+      job_name: meta.jobName
+    }
+  }
+}
+
+const pick = <K extends string>(values: Readonly<Record<K, number>>, keys: ReadonlyArray<K>): Record<string, number> =>
+  Object.fromEntries(keys.map((k) => [k, round(values[k], 1)]))

@@ -1,0 +1,240 @@
+import { Clock, Effect, Stream } from "effect"
+import { CheckpointTracker } from "../domain/Checkpoint.ts"
+import type { ErrorReport } from "../domain/DeadLetter.ts"
+import { type RecordError, RunFatal, type StoreError } from "../domain/Errors.ts"
+import { type BatchStats, emptyTotals, initialJobState, type JobState, type TotalStats } from "../domain/JobState.ts"
+import { addUsage, emptyUsage, type Usage } from "../domain/Kpi.ts"
+import { ANALYSIS_VERSION, buildResult } from "../domain/Result.ts"
+import { decodeConversation, type SourceRecord } from "../domain/Source.ts"
+import { Analyzer } from "../services/Analyzer.ts"
+import { ConversationStore } from "../services/ConversationStore.ts"
+import { JobStateStore } from "../services/JobStateStore.ts"
+import { type ModelPrice, Settings } from "../services/Settings.ts"
+import { withRetry } from "./Retry.ts"
+
+/** Retries for store operations before the store counts as unreachable (run-fatal). */
+const STORE_RETRY = { baseDelayMs: 1000, maxRetries: 3 }
+
+/** A store operation with its own retries; once they are spent the run stops. */
+export const storeOp = <A, R>(effect: Effect.Effect<A, StoreError, R>): Effect.Effect<A, RunFatal, R> =>
+  withRetry(effect, STORE_RETRY, (error, attempt) =>
+    Effect.logWarning(`store ${error.operation} failed (${error.reason}), retry ${attempt}: ${error.message}`)).pipe(
+      Effect.mapError(({ error }) =>
+        new RunFatal({
+          message: error.severity === "retriable"
+            ? `MongoDB unreachable: ${error.operation} failed after ${STORE_RETRY.maxRetries} retries: ${error.message}`
+            : `MongoDB ${error.reason.toLowerCase()} failure in ${error.operation}: ${error.message}`
+        })
+      )
+    )
+
+/** USD for one request, from per-million-token prices; undefined when the model has no price. */
+export const estimateCost = (model: string, usage: Usage, prices: Readonly<Record<string, ModelPrice>>): number | undefined => {
+  const price = prices[model] ?? Object.entries(prices).find(([name]) => model.startsWith(name))?.[1]
+  if (price === undefined) return undefined
+  return (usage.input_tokens * price.input + usage.output_tokens * price.output +
+    usage.cache_creation_input_tokens * price.cache_write + usage.cache_read_input_tokens * price.cache_read) / 1_000_000
+}
+
+const errorReport = (error: RecordError, attempts: number): ErrorReport => ({
+  tag: error._tag,
+  reason: error._tag === "AnalyzerError" ? error.reason : null,
+  message: error.message,
+  retriable: error.isRetryable,
+  http_status: error._tag === "AnalyzerError" ? error.status ?? null : null,
+  field: error._tag === "ModelOutputInvalid" ? error.field : null,
+  attempts
+})
+
+type Outcome =
+  | { readonly _tag: "Persisted"; readonly usage: Usage | undefined; readonly cost: number }
+  | { readonly _tag: "DeadLettered"; readonly usage: undefined; readonly cost: number }
+
+interface Counters {
+  processed: number
+  analyzed: number
+  persisted: number
+  errors: number
+  usage: Usage
+  cost: number
+}
+
+/**
+ * Runs one record through decode, analysis (with retries) and persistence. Ends in a stored
+ * result or a dead letter; fails only with a run-fatal error.
+ */
+export const processRecord = Effect.fn("processRecord")(function*(record: SourceRecord, counters: Counters) {
+  const settings = yield* Settings
+  const store = yield* ConversationStore
+  const analyzer = yield* Analyzer
+  const now = () => Clock.currentTimeMillis.pipe(Effect.map((ms) => new Date(ms)))
+
+  const deadLetter = (error: RecordError, attempts: number) =>
+    Effect.gen(function*() {
+      const at = yield* now()
+      yield* Effect.logWarning(`dead-lettered after ${attempts} attempt(s): ${error._tag}: ${error.message}`)
+      yield* storeOp(store.upsertDeadLetter({
+        source_object_id: record.id,
+        job_name: settings.jobName,
+        analysis_version: ANALYSIS_VERSION,
+        error: errorReport(error, attempts),
+        failed_at: at.toISOString()
+      }))
+      counters.errors++
+      return { _tag: "DeadLettered", usage: undefined, cost: 0 } as Outcome
+    })
+
+  const decoded = yield* Effect.result(decodeConversation(record))
+  if (decoded._tag === "Failure") return yield* deadLetter(decoded.failure, 1)
+  const conversation = decoded.success
+
+  const analysis = yield* withRetry(
+    analyzer.analyze(conversation),
+    settings.retry,
+    (error, attempt) => Effect.logInfo(`attempt ${attempt} failed (${error._tag}: ${error.message}); retrying`)
+  ).pipe(Effect.result)
+  if (analysis._tag === "Failure") {
+    const { attempts, error } = analysis.failure
+    if (error.severity === "fatal") {
+      return yield* new RunFatal({ message: `${analyzer.provider}: ${error.message}`, sourceId: record.id })
+    }
+    return yield* deadLetter(error, attempts)
+  }
+  const { model, scores, usage } = analysis.success
+  counters.analyzed++
+  const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices) : undefined
+  const result = buildResult(conversation, scores, settings.agent.weights, {
+    model,
+    usage,
+    costUsd: cost,
+    processedAt: yield* now(),
+    jobName: settings.jobName
+  })
+  yield* storeOp(store.upsertResult(result))
+  counters.persisted++
+  yield* storeOp(store.resolveDeadLetter(record.id, result.analysis_metadata.processed_timestamp))
+  if (usage !== undefined) counters.usage = addUsage(counters.usage, usage)
+  counters.cost += cost ?? 0
+  return { _tag: "Persisted", usage, cost: cost ?? 0 } as Outcome
+}, (effect, record) => Effect.annotateLogs(effect, { record: record.id }))
+
+export const newCounters = (): Counters => ({ processed: 0, analyzed: 0, persisted: 0, errors: 0, usage: emptyUsage, cost: 0 })
+
+export const addToTotals = (totals: TotalStats, b: BatchStats): TotalStats => ({
+  batches: totals.batches + 1,
+  records_processed: totals.records_processed + b.records_processed,
+  records_analyzed: totals.records_analyzed + b.records_analyzed,
+  records_persisted: totals.records_persisted + b.records_persisted,
+  errors: totals.errors + b.errors,
+  duration_seconds: Math.round((totals.duration_seconds + b.duration_seconds) * 1000) / 1000,
+  usage: addUsage(totals.usage, b.usage),
+  estimated_cost_usd: totals.estimated_cost_usd + b.estimated_cost_usd
+})
+
+const isoNow = Clock.currentTimeMillis.pipe(Effect.map((ms) => new Date(ms).toISOString()))
+
+/**
+ * One batch: up to `batchSize` source records after the checkpoint, analyzed with bounded
+ * concurrency, each persisted as it completes. The checkpoint is saved as the batch goes:
+ * always the highest id below which every record is finished. A run-fatal error stops the
+ * batch with status `failed` and the checkpoint before the failed record.
+ */
+export const runBatch = Effect.fn("runBatch")(function*() {
+  const settings = yield* Settings
+  const store = yield* ConversationStore
+  const jobs = yield* JobStateStore
+  const startedMs = yield* Clock.currentTimeMillis
+  const startedAt = new Date(startedMs).toISOString()
+
+  const previous = (yield* storeOp(jobs.load(settings.jobName))) ?? initialJobState(settings.jobName, new Date(startedMs))
+  const iteration = previous.data.iteration + 1
+  const tracker = new CheckpointTracker(previous.last_processed_object_id)
+  const counters = newCounters()
+
+  let state: JobState = { ...previous, status: "running", last_updated: startedAt, data: { ...previous.data, iteration } }
+  yield* storeOp(jobs.save(state))
+
+  // Saves the checkpoint when it moved. Saves never overlap, so an older checkpoint can never
+  // overwrite a newer one; completions that land during a save are folded into the next one.
+  let saved = previous.last_processed_object_id
+  let saving = false
+  let dirty = false
+  const saveCheckpoint = (status: JobState["status"]) =>
+    Effect.gen(function*() {
+      state = { ...state, status, last_processed_object_id: tracker.current, last_updated: yield* isoNow }
+      yield* storeOp(jobs.save(state))
+      saved = state.last_processed_object_id
+    })
+  const flush: Effect.Effect<void, RunFatal> = Effect.suspend(() => {
+    if (saving) {
+      dirty = true
+      return Effect.void
+    }
+    saving = true
+    return Effect.gen(function*() {
+      do {
+        dirty = false
+        if (tracker.current !== saved) yield* saveCheckpoint("running")
+      } while (dirty)
+    }).pipe(Effect.ensuring(Effect.sync(() => (saving = false))))
+  })
+
+  const stats = (): Effect.Effect<BatchStats> =>
+    Clock.currentTimeMillis.pipe(Effect.map((ms): BatchStats => ({
+      records_processed: counters.processed,
+      records_analyzed: counters.analyzed,
+      records_persisted: counters.persisted,
+      errors: counters.errors,
+      duration_seconds: Math.round(ms - startedMs) / 1000,
+      last_processed_id: tracker.current,
+      started_at: startedAt,
+      usage: counters.usage,
+      estimated_cost_usd: counters.cost
+    })))
+
+  const finish = (status: JobState["status"]) =>
+    Effect.gen(function*() {
+      const batch = yield* stats()
+      state = {
+        ...state,
+        data: { iteration, batch_stats: batch, total_stats: addToTotals(previous.data.total_stats ?? emptyTotals, batch) }
+      }
+      yield* saveCheckpoint(status)
+      return batch
+    })
+
+  yield* Effect.logInfo(`batch ${iteration}: reading up to ${settings.batchSize} records after ${previous.last_processed_object_id ?? "the start"}`)
+
+  const exit = yield* store.readAfter(previous.last_processed_object_id, settings.batchSize).pipe(
+    Stream.mapError((error) => new RunFatal({ message: `MongoDB read failed (${error.reason}): ${error.message}` })),
+    Stream.tap((record) => Effect.sync(() => tracker.register(record.id))),
+    Stream.mapEffect(
+      (record) =>
+        processRecord(record, counters).pipe(
+          Effect.andThen(() => {
+            counters.processed++
+            return tracker.finish(record.id) ? flush : Effect.void
+          })
+        ),
+      { concurrency: settings.concurrency, unordered: true }
+    ),
+    Stream.runDrain,
+    Effect.onInterrupt(() =>
+      finish("stopped").pipe(
+        Effect.tap(() => Effect.logWarning(`batch ${iteration} interrupted; checkpoint ${tracker.current ?? "none"} saved`)),
+        Effect.ignore
+      )
+    ),
+    Effect.exit
+  )
+
+  if (exit._tag === "Failure") {
+    yield* finish("failed").pipe(Effect.ignore)
+    return yield* Effect.failCause(exit.cause)
+  }
+  const batch = yield* finish("completed")
+  yield* Effect.logInfo(
+    `batch ${iteration} done: ${batch.records_processed} processed, ${batch.records_persisted} persisted, ${batch.errors} dead-lettered in ${batch.duration_seconds}s`
+  )
+  return batch
+})

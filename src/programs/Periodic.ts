@@ -1,0 +1,34 @@
+import { Console, Duration, Effect } from "effect"
+import { emptyTotals, type TotalStats } from "../domain/JobState.ts"
+import { Settings } from "../services/Settings.ts"
+import { addToTotals, runBatch } from "./Batch.ts"
+import { formatBatchResults, formatRunTotals } from "./Reports.ts"
+
+/**
+ * A batch every `interval` minutes until `maxIterations` (forever when unset). A batch that
+ * came back full means there is a backlog: the next one starts at once instead of waiting.
+ * Prints each batch's results and, at the end, the run's totals.
+ */
+export const runPeriodic = Effect.fn("runPeriodic")(function*() {
+  const settings = yield* Settings
+  let totals: TotalStats = emptyTotals
+  let last: string | null = null
+  const printTotals = Effect.suspend(() => Console.log(formatRunTotals(totals, last)))
+  const loop = Effect.gen(function*() {
+    for (let i = 1; settings.maxIterations === undefined || i <= settings.maxIterations; i++) {
+      const batch = yield* runBatch()
+      totals = addToTotals(totals, batch)
+      last = batch.last_processed_id
+      yield* Console.log(formatBatchResults(batch, `BATCH RESULTS (iteration ${i})`))
+      if (settings.maxIterations !== undefined && i >= settings.maxIterations) break
+      if (batch.records_processed >= settings.batchSize) {
+        yield* Effect.logInfo("batch was full: starting the next one at once")
+        continue
+      }
+      yield* Effect.logInfo(`next batch in ${settings.interval} minute(s)`)
+      yield* Effect.sleep(Duration.minutes(settings.interval))
+    }
+  })
+  yield* loop.pipe(Effect.ensuring(printTotals))
+  return totals
+})

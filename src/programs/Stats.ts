@@ -1,0 +1,34 @@
+import { Console, Effect } from "effect"
+import { ConversationStore } from "../services/ConversationStore.ts"
+import { JobStateStore } from "../services/JobStateStore.ts"
+import { Settings } from "../services/Settings.ts"
+import { storeOp } from "./Batch.ts"
+import { formatJobStatistics, type StatsView } from "./Reports.ts"
+
+/** Reads the job state, counts and the 10 latest results (needs no lease, writes nothing). */
+export const collectStats = Effect.fn("collectStats")(function*() {
+  const settings = yield* Settings
+  const store = yield* ConversationStore
+  const jobs = yield* JobStateStore
+  const state = yield* storeOp(jobs.load(settings.jobName))
+  const [counts, recent, deadLetters] = yield* Effect.all([
+    storeOp(store.counts(state?.last_processed_object_id ?? null)),
+    storeOp(store.recentResults(10)),
+    storeOp(store.countDeadLetters("open"))
+  ], { concurrency: 3 })
+  return { state, counts, recent, deadLetters } satisfies StatsView
+})
+
+export const showStats = Effect.fn("showStats")(function*() {
+  const view = yield* collectStats()
+  yield* Console.log(formatJobStatistics(view))
+  return view
+})
+
+/** Forgets the checkpoint and statistics: the next batch starts from the first source record. */
+export const resetState = Effect.fn("resetState")(function*() {
+  const settings = yield* Settings
+  const jobs = yield* JobStateStore
+  yield* storeOp(jobs.reset(settings.jobName))
+  yield* Effect.logInfo(`job state of ${settings.jobName} reset: the next batch starts from the first record`)
+})

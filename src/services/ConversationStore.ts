@@ -1,0 +1,48 @@
+import { Context, type Effect, type Stream } from "effect"
+import type { DeadLetter, DeadLetterFilter, DeadLetterInput } from "../domain/DeadLetter.ts"
+import type { StoreError } from "../domain/Errors.ts"
+import type { AgenticAnalysis } from "../domain/Result.ts"
+import type { SourceRecord } from "../domain/Source.ts"
+
+export interface StoreCounts {
+  /** Documents in `sentiment_analysis`. */
+  readonly sources: number
+  /** Documents in `agentic_analysis`. */
+  readonly results: number
+  /** Open records in `failed_analysis_records`. */
+  readonly openDeadLetters: number
+  /** Source documents after the given checkpoint (the backlog). */
+  readonly backlog: number
+}
+
+export interface DeadLetterCount {
+  readonly tag: string
+  readonly count: number
+}
+
+/**
+ * The conversations the job reads and the results and dead letters it writes.
+ * Implemented by `MongoConversationStore` (production) and `MemoryConversationStore`
+ * (tests and the offline demo); one contract suite runs against both.
+ */
+export class ConversationStore extends Context.Service<ConversationStore, {
+  /** Source records with `_id` greater than `after` (all when null), in `_id` order, at most `limit`. */
+  readonly readAfter: (after: string | null, limit: number) => Stream.Stream<SourceRecord, StoreError>
+  /** Source records with these ids, in `_id` order (ids that do not exist are left out). */
+  readonly readByIds: (ids: ReadonlyArray<string>) => Stream.Stream<SourceRecord, StoreError>
+  /** Inserts or replaces the result keyed by `source_object_id`. */
+  readonly upsertResult: (result: AgenticAnalysis) => Effect.Effect<void, StoreError>
+  /** Inserts or updates the dead letter keyed by `source_object_id` (attempts add up, status back to open). */
+  readonly upsertDeadLetter: (input: DeadLetterInput) => Effect.Effect<void, StoreError>
+  /** Marks an open dead letter resolved; true when there was one. */
+  readonly resolveDeadLetter: (sourceId: string, at: string) => Effect.Effect<boolean, StoreError>
+  /** Dead letters matching the filter, latest failure first. */
+  readonly listDeadLetters: (filter: DeadLetterFilter) => Effect.Effect<ReadonlyArray<DeadLetter>, StoreError>
+  /** Dead letters with the given status grouped by `error.tag`, largest group first. */
+  readonly countDeadLetters: (status: "open" | "resolved") => Effect.Effect<ReadonlyArray<DeadLetterCount>, StoreError>
+  readonly counts: (after: string | null) => Effect.Effect<StoreCounts, StoreError>
+  /** The latest results by `analysis_metadata.processed_timestamp`, newest first. */
+  readonly recentResults: (limit: number) => Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError>
+  /** Fails when the store cannot be reached. */
+  readonly ping: Effect.Effect<void, StoreError>
+}>()("cpa/ConversationStore") {}

@@ -1,0 +1,120 @@
+import { Effect, Layer, Stream } from "effect"
+import { type DeadLetter, type DeadLetterFilter, type DeadLetterInput, foldDeadLetter } from "../domain/DeadLetter.ts"
+import type { AgenticAnalysis } from "../domain/Result.ts"
+import type { SourceRecord } from "../domain/Source.ts"
+import { ConversationStore, type DeadLetterCount } from "./ConversationStore.ts"
+
+/** The state behind the in-memory store, exposed so tests can look inside and add documents. */
+export interface MemoryStoreState {
+  /** Source records sorted by id. */
+  readonly sources: Array<SourceRecord>
+  readonly results: Map<string, AgenticAnalysis>
+  readonly deadLetters: Map<string, DeadLetter>
+  /** Adds source records, keeping `_id` order (an existing id is replaced). */
+  readonly insertSources: (records: ReadonlyArray<SourceRecord>) => void
+}
+
+export const makeMemoryStoreState = (seed: ReadonlyArray<SourceRecord> = []): MemoryStoreState => {
+  const sources: Array<SourceRecord> = []
+  const state: MemoryStoreState = {
+    sources,
+    results: new Map(),
+    deadLetters: new Map(),
+    insertSources: (records) => {
+      const byId = new Map(sources.map((r) => [r.id, r]))
+      for (const r of records) byId.set(r.id, r)
+      sources.splice(0, sources.length, ...[...byId.values()].sort((a, b) => compareIds(a.id, b.id)))
+    }
+  }
+  state.insertSources(seed)
+  return state
+}
+
+/** ObjectId hex strings of equal length order like the ids themselves. */
+const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Index of the first record with id > after. */
+const firstAfter = (sources: ReadonlyArray<SourceRecord>, after: string | null): number => {
+  if (after === null) return 0
+  let lo = 0
+  let hi = sources.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (sources[mid]!.id <= after) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+const matches = (d: DeadLetter, f: DeadLetterFilter): boolean =>
+  (f.status === undefined || d.status === f.status) &&
+  (f.errorTag === undefined || d.error.tag === f.errorTag || d.error.reason === f.errorTag) &&
+  (f.ids === undefined || f.ids.includes(d.source_object_id))
+
+export const makeMemoryConversationStore = (state: MemoryStoreState): ConversationStore["Service"] =>
+  ConversationStore.of({
+    readAfter: (after, limit) =>
+      Stream.suspend(() => {
+        const start = firstAfter(state.sources, after)
+        return Stream.fromIterable(state.sources.slice(start, start + limit))
+      }),
+    readByIds: (ids) =>
+      Stream.suspend(() => {
+        const wanted = new Set(ids)
+        return Stream.fromIterable(state.sources.filter((r) => wanted.has(r.id)))
+      }),
+    upsertResult: (result: AgenticAnalysis) =>
+      Effect.sync(() => {
+        state.results.set(result.source_object_id, result)
+      }),
+    upsertDeadLetter: (input: DeadLetterInput) =>
+      Effect.sync(() => {
+        state.deadLetters.set(input.source_object_id, foldDeadLetter(state.deadLetters.get(input.source_object_id), input))
+      }),
+    resolveDeadLetter: (sourceId, at) =>
+      Effect.sync(() => {
+        const d = state.deadLetters.get(sourceId)
+        if (d === undefined || d.status !== "open") return false
+        state.deadLetters.set(sourceId, { ...d, status: "resolved", resolved_at: at })
+        return true
+      }),
+    listDeadLetters: (filter) =>
+      Effect.sync(() =>
+        [...state.deadLetters.values()]
+          .filter((d) => matches(d, filter))
+          .sort((a, b) => compareIds(b.last_failed_at, a.last_failed_at) || compareIds(a.source_object_id, b.source_object_id))
+          .slice(0, filter.limit ?? Number.POSITIVE_INFINITY)
+      ),
+    countDeadLetters: (status) =>
+      Effect.sync(() => {
+        const counts = new Map<string, number>()
+        for (const d of state.deadLetters.values()) {
+          if (d.status === status) counts.set(d.error.tag, (counts.get(d.error.tag) ?? 0) + 1)
+        }
+        return [...counts].map(([tag, count]): DeadLetterCount => ({ tag, count }))
+          .sort((a, b) => b.count - a.count || compareIds(a.tag, b.tag))
+      }),
+    counts: (after) =>
+      Effect.sync(() => ({
+        sources: state.sources.length,
+        results: state.results.size,
+        openDeadLetters: [...state.deadLetters.values()].filter((d) => d.status === "open").length,
+        backlog: state.sources.length - firstAfter(state.sources, after)
+      })),
+    recentResults: (limit) =>
+      Effect.sync(() =>
+        [...state.results.values()]
+          .sort((a, b) =>
+            compareIds(b.analysis_metadata.processed_timestamp, a.analysis_metadata.processed_timestamp) ||
+            compareIds(b.source_object_id, a.source_object_id)
+          )
+          .slice(0, limit)
+      ),
+    ping: Effect.void
+  })
+
+export class MemoryConversationStore {
+  /** An in-memory `ConversationStore` over the given state (or a fresh, empty one). */
+  static readonly layer = (state: MemoryStoreState = makeMemoryStoreState()) =>
+    Layer.succeed(ConversationStore, makeMemoryConversationStore(state))
+}

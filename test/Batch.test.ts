@@ -1,0 +1,244 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
+import { runBatch } from "../src/programs/Batch.ts"
+import { resetState } from "../src/programs/Stats.ts"
+import { fixedScores, memoryWorld, oid, records, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
+
+/** A deterministic PRNG (mulberry32) for property-style runs over many seeds. */
+const prng = (seed: number) => () => {
+  seed |= 0
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+const JOB = "conversation_performance_analysis"
+
+describe("runBatch", () => {
+  it.effect("persists every record and moves the checkpoint to the last one, whatever the completion order", () =>
+    Effect.gen(function*() {
+      for (let seed = 1; seed <= 40; seed++) {
+        const rand = prng(seed)
+        const n = 1 + Math.floor(rand() * 60)
+        const concurrency = 1 + Math.floor(rand() * 16)
+        const world = memoryWorld(records(n))
+        const delays = Array.from({ length: n }, () => Math.floor(rand() * 1000))
+        const analyzer = scriptedAnalyzer((c) =>
+          Effect.sleep(delays[Number.parseInt(c.sourceId.slice(8), 16)]!).pipe(Effect.as(fixedScores))
+        )
+        const fiber = yield* runBatch().pipe(
+          Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({ batchSize: 100, concurrency }))),
+          Effect.forkChild
+        )
+        yield* TestClock.adjust(60_000)
+        const stats = yield* Fiber.join(fiber)
+        assert.strictEqual(stats.records_persisted, n, `seed ${seed}`)
+        assert.strictEqual(world.store.results.size, n)
+        assert.strictEqual(world.states.get(JOB)?.last_processed_object_id, oid(n - 1))
+        assert.strictEqual(world.states.get(JOB)?.status, "completed")
+      }
+    }))
+
+  it.effect("never skips an unfinished record: interrupted at a random point, the checkpoint covers only finished ones", () =>
+    Effect.gen(function*() {
+      for (let seed = 1; seed <= 40; seed++) {
+        const rand = prng(seed * 7919)
+        const n = 5 + Math.floor(rand() * 50)
+        const world = memoryWorld(records(n))
+        const delays = Array.from({ length: n }, () => 1 + Math.floor(rand() * 1000))
+        const analyzer = scriptedAnalyzer((c) =>
+          Effect.sleep(delays[Number.parseInt(c.sourceId.slice(8), 16)]!).pipe(Effect.as(fixedScores))
+        )
+        const fiber = yield* runBatch().pipe(
+          Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({ batchSize: 100, concurrency: 8 }))),
+          Effect.forkChild
+        )
+        yield* TestClock.adjust(Math.floor(rand() * 3000))
+        yield* Fiber.interrupt(fiber)
+        const checkpoint = world.states.get(JOB)?.last_processed_object_id ?? null
+        for (let i = 0; i < n; i++) {
+          if (checkpoint !== null && oid(i) <= checkpoint) {
+            assert.isTrue(world.store.results.has(oid(i)), `seed ${seed}: ${oid(i)} is before the checkpoint but has no result`)
+          }
+        }
+        // A second run finishes the rest: every record exactly once.
+        const rerun = yield* runBatch().pipe(
+          Effect.provide(Layer.mergeAll(world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings({ batchSize: 100 })))
+        )
+        assert.strictEqual(world.store.results.size, n, `seed ${seed}`)
+        assert.strictEqual(rerun.last_processed_id, oid(n - 1))
+      }
+    }))
+
+  it.effect("retries a retriable error after 5, 10 and 20 seconds, then dead-letters it with 4 attempts", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(1))
+      const analyzer = scriptedAnalyzer(() => Effect.fail(new AnalyzerError({ reason: "Overloaded", message: "overloaded", status: 529 })))
+      const fiber = yield* runBatch().pipe(
+        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings())),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust(0)
+      assert.strictEqual(analyzer.calls.get(oid(0)), 1)
+      yield* TestClock.adjust(4_999)
+      assert.strictEqual(analyzer.calls.get(oid(0)), 1)
+      yield* TestClock.adjust(1)
+      assert.strictEqual(analyzer.calls.get(oid(0)), 2)
+      yield* TestClock.adjust(9_999)
+      assert.strictEqual(analyzer.calls.get(oid(0)), 2)
+      yield* TestClock.adjust(1)
+      assert.strictEqual(analyzer.calls.get(oid(0)), 3)
+      yield* TestClock.adjust(19_999)
+      assert.strictEqual(analyzer.calls.get(oid(0)), 3)
+      yield* TestClock.adjust(1)
+      const stats = yield* Fiber.join(fiber)
+      assert.strictEqual(analyzer.calls.get(oid(0)), 4)
+      assert.strictEqual(stats.errors, 1)
+      const dl = world.store.deadLetters.get(oid(0))!
+      assert.strictEqual(dl.error.tag, "AnalyzerError")
+      assert.strictEqual(dl.error.reason, "Overloaded")
+      assert.strictEqual(dl.error.attempts, 4)
+      assert.strictEqual(dl.error.http_status, 529)
+      assert.isTrue(dl.error.retriable)
+      assert.strictEqual(world.states.get(JOB)?.last_processed_object_id, oid(0))
+    }))
+
+  it.effect("the retry base delay is configurable", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(1))
+      const analyzer = scriptedAnalyzer((_, call) =>
+        call < 3 ? Effect.fail(new AnalyzerError({ reason: "Timeout", message: "timed out" })) : Effect.succeed(fixedScores)
+      )
+      const fiber = yield* runBatch().pipe(
+        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({}, { retry: { baseDelayMs: 100, maxRetries: 3 } }))),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust(299)
+      assert.strictEqual(analyzer.calls.get(oid(0)), 2)
+      yield* TestClock.adjust(1)
+      const stats = yield* Fiber.join(fiber)
+      assert.strictEqual(stats.records_persisted, 1)
+      assert.strictEqual(world.store.deadLetters.size, 0)
+    }))
+
+  it.effect("honours retry-after as the minimum wait", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(1))
+      const analyzer = scriptedAnalyzer((_, call) =>
+        call === 1
+          ? Effect.fail(new AnalyzerError({ reason: "RateLimited", message: "429", status: 429, retryAfterMs: 30_000 }))
+          : Effect.succeed(fixedScores)
+      )
+      const fiber = yield* runBatch().pipe(
+        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings())),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust(29_999)
+      assert.strictEqual(analyzer.calls.get(oid(0)), 1)
+      yield* TestClock.adjust(1)
+      yield* Fiber.join(fiber)
+      assert.strictEqual(analyzer.calls.get(oid(0)), 2)
+    }))
+
+  it.effect("a non-retriable error is dead-lettered after one attempt; invalid model output is retried", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(2))
+      const analyzer = scriptedAnalyzer((c, call) =>
+        c.sourceId === oid(0)
+          ? Effect.fail(new AnalyzerError({ reason: "BadRequest", message: "prompt too long", status: 400 }))
+          : call === 1
+          ? Effect.fail(new ModelOutputInvalid({ field: "csat_resolution", message: "csat_resolution: expected <= 5, got 9" }))
+          : Effect.succeed(fixedScores)
+      )
+      const fiber = yield* runBatch().pipe(
+        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings())),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust(5_000)
+      const stats = yield* Fiber.join(fiber)
+      assert.strictEqual(analyzer.calls.get(oid(0)), 1)
+      assert.strictEqual(world.store.deadLetters.get(oid(0))?.error.attempts, 1)
+      assert.isFalse(world.store.deadLetters.get(oid(0))!.error.retriable)
+      assert.strictEqual(analyzer.calls.get(oid(1)), 2)
+      assert.strictEqual(stats.records_persisted, 1)
+      assert.strictEqual(stats.errors, 1)
+    }))
+
+  it.effect("a run-fatal error stops the run: checkpoint before the failed record, nothing dead-lettered", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(10))
+      const analyzer = scriptedAnalyzer((c) =>
+        c.sourceId === oid(4)
+          ? Effect.fail(new AnalyzerError({ reason: "Unauthorized", message: "invalid x-api-key", status: 401 }))
+          : Effect.succeed(fixedScores)
+      )
+      const exit = yield* runBatch().pipe(
+        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({ concurrency: 1 }))),
+        Effect.exit
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "invalid x-api-key")
+      assert.strictEqual(world.store.deadLetters.size, 0)
+      assert.strictEqual(world.states.get(JOB)?.last_processed_object_id, oid(3))
+      assert.strictEqual(world.states.get(JOB)?.status, "failed")
+      assert.isFalse(world.store.results.has(oid(4)))
+    }))
+
+  it.effect("malformed documents become InvalidSourceDocument dead letters; the batch goes on", () =>
+    Effect.gen(function*() {
+      const bad = [
+        { id: oid(100), doc: {} },
+        { id: oid(101), doc: { conversation: { tweets: "nope" } } },
+        { id: oid(102), doc: { conversation: { tweets: [] } } },
+        { id: oid(103), doc: { conversation: { tweets: [{ text: 5, inbound: true, created_at: "2024-01-01" }] } } },
+        { id: oid(104), doc: { conversation: { tweets: [{ text: "x", inbound: true, created_at: "yesterday-ish" }] } } }
+      ]
+      const world = memoryWorld([...records(3), ...bad])
+      const analyzer = scriptedAnalyzer(() => Effect.succeed(fixedScores))
+      const stats = yield* runBatch().pipe(Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings())))
+      assert.strictEqual(stats.records_processed, 8)
+      assert.strictEqual(stats.records_persisted, 3)
+      assert.strictEqual(stats.errors, 5)
+      for (const b of bad) {
+        const dl = world.store.deadLetters.get(b.id)!
+        assert.strictEqual(dl.error.tag, "InvalidSourceDocument")
+        assert.strictEqual(dl.error.attempts, 1)
+        assert.notInclude(dl.error.message, "\n")
+      }
+      assert.include(world.store.deadLetters.get(oid(101))!.error.message, "tweets")
+      assert.strictEqual(analyzer.calls.size, 3)
+    }))
+
+  it.effect("reset-state then a re-run gives the same result count (no duplicates) and resolves nothing twice", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(25))
+      const layer = Layer.mergeAll(world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings({ batchSize: 10 }))
+      for (let i = 0; i < 3; i++) yield* runBatch().pipe(Effect.provide(layer))
+      assert.strictEqual(world.store.results.size, 25)
+      yield* resetState().pipe(Effect.provide(layer))
+      assert.isUndefined(world.states.get(JOB))
+      for (let i = 0; i < 3; i++) yield* runBatch().pipe(Effect.provide(layer))
+      assert.strictEqual(world.store.results.size, 25)
+      assert.strictEqual(world.states.get(JOB)?.data.total_stats.records_persisted, 25)
+    }))
+
+  it.effect("a later success resolves the record's dead letter", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(1))
+      let fail = true
+      const analyzer = scriptedAnalyzer(() =>
+        fail ? Effect.fail(new AnalyzerError({ reason: "NotFound", message: "model not found", status: 404 })) : Effect.succeed(fixedScores)
+      )
+      const layer = Layer.mergeAll(world.layer, analyzer.layer, testSettings())
+      yield* runBatch().pipe(Effect.provide(layer))
+      assert.strictEqual(world.store.deadLetters.get(oid(0))?.status, "open")
+      fail = false
+      yield* resetState().pipe(Effect.provide(layer))
+      yield* runBatch().pipe(Effect.provide(layer))
+      assert.strictEqual(world.store.deadLetters.get(oid(0))?.status, "resolved")
+      assert.strictEqual(world.store.results.size, 1)
+    }))
+})
