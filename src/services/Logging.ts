@@ -1,0 +1,89 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Layer, Logger, References } from "effect"
+import type { LogLevel } from "effect/LogLevel"
+import type { LogFormat } from "./Settings.ts"
+
+const LEVELS: Record<string, LogLevel> = {
+  all: "All",
+  trace: "Trace",
+  debug: "Debug",
+  info: "Info",
+  warn: "Warn",
+  warning: "Warn",
+  error: "Error",
+  fatal: "Fatal",
+  none: "None"
+}
+
+export const toLogLevel = (name: string): LogLevel => LEVELS[name.toLowerCase()] ?? "Info"
+
+/** `periodic_job_YYYYMMDD.log`, as the original job named its daily files. */
+export const logFileName = (date: Date): string => `periodic_job_${date.toISOString().slice(0, 10).replaceAll("-", "")}.log`
+
+const LOG_FILE = /^periodic_job_(\d{8})\.log$/
+
+/** Deletes daily log files older than `days`; returns the names it removed. */
+export const pruneLogs = (dir: string, days: number, now: Date): Array<string> => {
+  const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString().slice(0, 10).replaceAll("-", "")
+  const removed: Array<string> = []
+  let names: Array<string>
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    return removed
+  }
+  for (const name of names) {
+    const m = LOG_FILE.exec(name)
+    if (m !== null && m[1]! < cutoff) {
+      fs.rmSync(path.join(dir, name), { force: true })
+      removed.push(name)
+    }
+  }
+  return removed
+}
+
+/** Appends each line to the day's file, switching files at midnight (UTC). */
+const dailyFileLogger = (dir: string, format: (o: Logger.Options<unknown>) => string) => {
+  let current = ""
+  let fd: number | undefined
+  fs.mkdirSync(dir, { recursive: true })
+  process.once("exit", () => fd !== undefined && fs.closeSync(fd))
+  return Logger.make<unknown, void>((options) => {
+    const name = logFileName(options.date)
+    if (name !== current) {
+      if (fd !== undefined) fs.closeSync(fd)
+      fd = fs.openSync(path.join(dir, name), "a")
+      current = name
+    }
+    fs.writeSync(fd!, `${format(options)}\n`)
+  })
+}
+
+const text = (o: Logger.Options<unknown>): string => String(Logger.formatLogFmt.log(o))
+const json = (o: Logger.Options<unknown>): string => String(Logger.formatJson.log(o))
+
+export interface LoggingOptions {
+  readonly level: LogLevel
+  readonly format: LogFormat
+  /** Directory of the daily files; undefined: console only. */
+  readonly dir: string | undefined
+  readonly retentionDays: number
+}
+
+/**
+ * Logs to stderr (logfmt, or one JSON object a line for containers) and to the daily file,
+ * so that stdout carries only the reports.
+ */
+export const loggingLayer = (options: LoggingOptions) => {
+  const format = options.format === "json" ? json : text
+  const consoleLogger = Logger.make<unknown, void>((o) => {
+    process.stderr.write(`${format(o)}\n`)
+  })
+  if (options.dir !== undefined) pruneLogs(options.dir, options.retentionDays, new Date())
+  const loggers = options.dir !== undefined ? [consoleLogger, dailyFileLogger(options.dir, format)] : [consoleLogger]
+  return Layer.merge(
+    Logger.layer(loggers),
+    Layer.succeed(References.MinimumLogLevel, options.level)
+  )
+}
