@@ -1,4 +1,4 @@
-import { Clock, Effect, Stream } from "effect"
+import { Clock, Duration, Effect, Metric, Stream } from "effect"
 import { CheckpointTracker } from "../domain/Checkpoint.ts"
 import type { ErrorReport } from "../domain/DeadLetter.ts"
 import { type RecordError, RunFatal, type StoreError } from "../domain/Errors.ts"
@@ -10,6 +10,8 @@ import { Analyzer } from "../services/Analyzer.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
 import { JobStateStore } from "../services/JobStateStore.ts"
 import { type ModelPrice, Settings } from "../services/Settings.ts"
+import { Shutdown } from "../services/Shutdown.ts"
+import * as Metrics from "./Metrics.ts"
 import { withRetry } from "./Retry.ts"
 
 /** Retries for store operations before the store counts as unreachable (run-fatal). */
@@ -81,6 +83,7 @@ export const processRecord = Effect.fn("processRecord")(function*(record: Source
         failed_at: at.toISOString()
       }))
       counters.errors++
+      yield* Metric.update(Metrics.recordsDeadLettered, 1)
       return { _tag: "DeadLettered", usage: undefined, cost: 0 } as Outcome
     })
 
@@ -89,7 +92,11 @@ export const processRecord = Effect.fn("processRecord")(function*(record: Source
   const conversation = decoded.success
 
   const analysis = yield* withRetry(
-    analyzer.analyze(conversation),
+    analyzer.analyze(conversation).pipe(
+      Effect.timed,
+      Effect.tap(([d]) => Metric.update(Metrics.analyzerLatency, Duration.toMillis(d) / 1000)),
+      Effect.map(([, a]) => a)
+    ),
     settings.retry,
     (error, attempt) => Effect.logInfo(`attempt ${attempt} failed (${error._tag}: ${error.message}); retrying`)
   ).pipe(Effect.result)
@@ -102,6 +109,7 @@ export const processRecord = Effect.fn("processRecord")(function*(record: Source
   }
   const { model, scores, usage } = analysis.success
   counters.analyzed++
+  yield* Metric.update(Metrics.recordsAnalyzed, 1)
   const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices) : undefined
   const result = buildResult(conversation, scores, settings.agent.weights, {
     model,
@@ -112,8 +120,13 @@ export const processRecord = Effect.fn("processRecord")(function*(record: Source
   })
   yield* storeOp(store.upsertResult(result))
   counters.persisted++
+  yield* Metric.update(Metrics.recordsPersisted, 1)
   yield* storeOp(store.resolveDeadLetter(record.id, result.analysis_metadata.processed_timestamp))
-  if (usage !== undefined) counters.usage = addUsage(counters.usage, usage)
+  if (usage !== undefined) {
+    counters.usage = addUsage(counters.usage, usage)
+    yield* Metric.update(Metrics.tokensIn, usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens)
+    yield* Metric.update(Metrics.tokensOut, usage.output_tokens)
+  }
   counters.cost += cost ?? 0
   return { _tag: "Persisted", usage, cost: cost ?? 0 } as Outcome
 }, (effect, record) => Effect.annotateLogs(effect, { record: record.id }))
@@ -143,6 +156,7 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   const settings = yield* Settings
   const store = yield* ConversationStore
   const jobs = yield* JobStateStore
+  const shutdown = yield* Shutdown
   const startedMs = yield* Clock.currentTimeMillis
   const startedAt = new Date(startedMs).toISOString()
 
@@ -207,13 +221,17 @@ export const runBatch = Effect.fn("runBatch")(function*() {
 
   const exit = yield* store.readAfter(previous.last_processed_object_id, settings.batchSize).pipe(
     Stream.mapError((error) => new RunFatal({ message: `MongoDB read failed (${error.reason}): ${error.message}` })),
+    // After a stop request no new record is taken; the ones in flight finish.
+    Stream.takeWhile(() => !shutdown.isRequested()),
     Stream.tap((record) => Effect.sync(() => tracker.register(record.id))),
     Stream.mapEffect(
       (record) =>
         processRecord(record, counters).pipe(
           Effect.andThen(() => {
             counters.processed++
-            return tracker.finish(record.id) ? flush : Effect.void
+            return Metric.update(Metrics.recordsProcessed, 1).pipe(
+              Effect.andThen(tracker.finish(record.id) ? flush : Effect.void)
+            )
           })
         ),
       { concurrency: settings.concurrency, unordered: true }
@@ -232,7 +250,11 @@ export const runBatch = Effect.fn("runBatch")(function*() {
     yield* finish("failed").pipe(Effect.ignore)
     return yield* Effect.failCause(exit.cause)
   }
-  const batch = yield* finish("completed")
+  const batch = yield* finish(shutdown.isRequested() ? "stopped" : "completed")
+  yield* Metric.update(Metrics.batchDuration, batch.duration_seconds)
+  yield* Metric.update(Metrics.lastSuccessfulBatch, (yield* Clock.currentTimeMillis) / 1000)
+  const after = yield* storeOp(store.counts(batch.last_processed_id))
+  yield* Metric.update(Metrics.backlog, after.backlog)
   yield* Effect.logInfo(
     `batch ${iteration} done: ${batch.records_processed} processed, ${batch.records_persisted} persisted, ${batch.errors} dead-lettered in ${batch.duration_seconds}s`
   )

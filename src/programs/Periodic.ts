@@ -1,6 +1,7 @@
 import { Console, Duration, Effect } from "effect"
 import { emptyTotals, type TotalStats } from "../domain/JobState.ts"
 import { Settings } from "../services/Settings.ts"
+import { Shutdown } from "../services/Shutdown.ts"
 import { addToTotals, runBatch } from "./Batch.ts"
 import { formatBatchResults, formatRunTotals } from "./Reports.ts"
 
@@ -11,6 +12,7 @@ import { formatBatchResults, formatRunTotals } from "./Reports.ts"
  */
 export const runPeriodic = Effect.fn("runPeriodic")(function*() {
   const settings = yield* Settings
+  const shutdown = yield* Shutdown
   let totals: TotalStats = emptyTotals
   let last: string | null = null
   const printTotals = Effect.suspend(() => Console.log(formatRunTotals(totals, last)))
@@ -20,13 +22,15 @@ export const runPeriodic = Effect.fn("runPeriodic")(function*() {
       totals = addToTotals(totals, batch)
       last = batch.last_processed_id
       yield* Console.log(formatBatchResults(batch, `BATCH RESULTS (iteration ${i})`))
-      if (settings.maxIterations !== undefined && i >= settings.maxIterations) break
+      if (shutdown.isRequested() || (settings.maxIterations !== undefined && i >= settings.maxIterations)) break
       if (batch.records_processed >= settings.batchSize) {
         yield* Effect.logInfo("batch was full: starting the next one at once")
         continue
       }
       yield* Effect.logInfo(`next batch in ${settings.interval} minute(s)`)
-      yield* Effect.sleep(Duration.minutes(settings.interval))
+      // A stop request ends the wait at once.
+      yield* Effect.raceFirst(Effect.sleep(Duration.minutes(settings.interval)), shutdown.await)
+      if (shutdown.isRequested()) break
     }
   })
   yield* loop.pipe(Effect.ensuring(printTotals))

@@ -22,6 +22,6 @@ export const loadSourceFile = (file: string): Array<SourceRecord> => {
   }
   return docs.map((doc: Record<string, unknown>, i) => {
     const { _id, ...rest } = doc
-    return { id: _id === undefined ? new ObjectId(i).toHexString() : idToString(_id), doc: rest }
+    return { id: _id === undefined ? i.toString(16).padStart(24, "0") : idToString(_id), doc: rest }
   })
 }
