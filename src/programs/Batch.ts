@@ -8,6 +8,7 @@ import { ANALYSIS_VERSION, buildResult } from "../domain/Result.ts"
 import { decodeConversation, type SourceRecord } from "../domain/Source.ts"
 import { Analyzer } from "../services/Analyzer.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
+import { JobHealth } from "../services/JobHealth.ts"
 import { JobStateStore } from "../services/JobStateStore.ts"
 import { type ModelPrice, Settings } from "../services/Settings.ts"
 import { Shutdown } from "../services/Shutdown.ts"
@@ -246,11 +247,15 @@ export const runBatch = Effect.fn("runBatch")(function*() {
     Effect.exit
   )
 
+  const health = yield* JobHealth
   if (exit._tag === "Failure") {
+    health.fatal = exit.cause.reasons.map((r) => (r._tag === "Fail" ? String((r.error as { message?: unknown }).message) : r._tag)).join("; ")
     yield* finish("failed").pipe(Effect.ignore)
     return yield* Effect.failCause(exit.cause)
   }
   const batch = yield* finish(shutdown.isRequested() ? "stopped" : "completed")
+  health.fatal = undefined
+  health.lastSuccessAt = yield* Clock.currentTimeMillis
   yield* Metric.update(Metrics.batchDuration, batch.duration_seconds)
   yield* Metric.update(Metrics.lastSuccessfulBatch, (yield* Clock.currentTimeMillis) / 1000)
   const after = yield* storeOp(store.counts(batch.last_processed_id))
