@@ -5,6 +5,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { ConfigError } from "./domain/Errors.ts"
 import { runBatch } from "./programs/Batch.ts"
 import { listDeadLetters, retryDeadLetters, showDeadLetter } from "./programs/DeadLetters.ts"
+import { withLease } from "./programs/Lease.ts"
 import { runPeriodic } from "./programs/Periodic.ts"
 import { formatBatchResults } from "./programs/Reports.ts"
 import { resetState, showStats } from "./programs/Stats.ts"
@@ -164,15 +165,22 @@ export const cpa = Command.make("cpa", runFlags).pipe(
   Command.withHandler((input) =>
     withJob(toFlagValues(input, input), { analyzer: !input.statsOnly }, Effect.gen(function*() {
       const settings = yield* Settings
-      if (input.resetState) yield* resetState()
-      if (input.statsOnly) {
+      if (input.statsOnly && !input.resetState) {
         yield* showStats()
         return
       }
-      if (input.singleBatch) yield* Console.log(formatBatchResults(yield* runBatch()))
-      else yield* runPeriodic()
+      // Writing needs the job's lease. A reset never waits for another instance: it refuses.
+      yield* withLease(
+        Effect.gen(function*() {
+          if (input.resetState) yield* resetState()
+          if (input.statsOnly) return
+          if (input.singleBatch) yield* Console.log(formatBatchResults(yield* runBatch()))
+          else yield* runPeriodic()
+        }),
+        { wait: !input.resetState }
+      )
       // The in-memory store ends with the process: show what it holds before it goes.
-      if (isMemory(settings)) yield* showStats()
+      if (input.statsOnly || isMemory(settings)) yield* showStats()
     }))
   ),
   Command.withDescription(
@@ -214,10 +222,10 @@ const retry = Command.make("retry", {
     const shared = yield* cpa
     const chosen = [input.id.length > 0, Option.isSome(input.error), input.all].filter(Boolean).length
     if (chosen !== 1) return yield* failWith(2, "dead-letters retry: give exactly one of --id <source-id>..., --error <tag>, --all")
-    yield* withJob(toFlagValues(shared), { analyzer: true }, retryDeadLetters({
+    yield* withJob(toFlagValues(shared), { analyzer: true }, withLease(retryDeadLetters({
       ids: input.id.length > 0 ? input.id : undefined,
       errorTag: opt(input.error)
-    }))
+    }), { wait: true }))
   })).pipe(Command.withDescription("Run dead letters through the pipeline again: a success stores the result and resolves the dead letter"))
 
 const deadLetters = Command.make("dead-letters").pipe(

@@ -1,12 +1,24 @@
 import { Context, type Effect } from "effect"
 import type { StoreError } from "../domain/Errors.ts"
 import type { JobState } from "../domain/JobState.ts"
+import type { Lease, LeaseAttempt } from "../domain/Lease.ts"
 
 /** The `job_state` document of one job: checkpoint, status, iteration and statistics. */
 export class JobStateStore extends Context.Service<JobStateStore, {
   readonly load: (jobName: string) => Effect.Effect<JobState | undefined, StoreError>
   /** Writes the whole state of `state.job_name` (one document per job). */
   readonly save: (state: JobState) => Effect.Effect<void, StoreError>
-  /** Removes the job's state: the next run starts from the first source document. */
+  /** Removes the job's state: the next run starts from the first source document. The lease stays. */
   readonly reset: (jobName: string) => Effect.Effect<void, StoreError>
+  /**
+   * Takes the job's lease for `owner` until `now + ttlMs` when it is free, expired or already
+   * `owner`'s, atomically (two callers never both succeed); otherwise reports the holder.
+   */
+  readonly acquireLease: (jobName: string, owner: string, now: Date, ttlMs: number) => Effect.Effect<LeaseAttempt, StoreError>
+  /** Extends `owner`'s lease; false when it is no longer `owner`'s (taken over after expiry). */
+  readonly renewLease: (jobName: string, owner: string, now: Date, ttlMs: number) => Effect.Effect<boolean, StoreError>
+  /** Gives the lease up when `owner` holds it. */
+  readonly releaseLease: (jobName: string, owner: string) => Effect.Effect<void, StoreError>
+  /** The current lease, if any (expired ones included). */
+  readonly readLease: (jobName: string) => Effect.Effect<Lease | undefined, StoreError>
 }>()("cpa/JobStateStore") {}

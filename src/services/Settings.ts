@@ -1,4 +1,5 @@
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { Context, Layer, Redacted } from "effect"
 import YAML from "yaml"
@@ -51,6 +52,10 @@ export interface JobSettings {
   readonly healthPort: number | undefined
   readonly healthHost: string
   readonly shutdownGraceMs: number
+  /** How long a run lease lasts without renewal (renewed every third of it). */
+  readonly leaseTtlMs: number
+  /** This process's name in the lease (host:pid:random unless CPA_INSTANCE_ID says otherwise). */
+  readonly instanceId: string
   readonly samplesPath: string
   readonly agentConfigPath: string
 }
@@ -119,7 +124,7 @@ const pick = <A>(
   sources: {
     readonly flag?: readonly [name: string, value: unknown]
     readonly env?: readonly [name: string, env: Env]
-    readonly yaml: readonly [key: string, doc: unknown]
+    readonly yaml?: readonly [key: string, doc: unknown]
   },
   fallback: A
 ): A => {
@@ -127,8 +132,8 @@ const pick = <A>(
   if (flag !== undefined && flag[1] !== undefined) return orThrow(parse(flag[1], `--${flag[0]}`))
   const envValue = env !== undefined ? env[1][env[0]] : undefined
   if (env !== undefined && envValue !== undefined && envValue !== "") return orThrow(parse(envValue, `${env[0]} (environment)`))
-  const yamlValue = getPath(yaml[1], yaml[0].split("."))
-  if (yamlValue !== undefined && yamlValue !== null) return orThrow(parse(yamlValue, `${yaml[0]} (YAML)`))
+  const yamlValue = yaml !== undefined ? getPath(yaml[1], yaml[0].split(".")) : undefined
+  if (yaml !== undefined && yamlValue !== undefined && yamlValue !== null) return orThrow(parse(yamlValue, `${yaml[0]} (YAML)`))
   return fallback
 }
 
@@ -180,7 +185,7 @@ const parsePrices: Parse<Record<string, ModelPrice>> = (raw, where) => {
  * `ConfigError` naming the first bad setting (the caller turns it into exit code 2).
  */
 export const resolveSettings = (flags: FlagValues, env: Env, cwd = process.cwd()): JobSettings => {
-  const configPath = pick(str, { flag: ["config", flags.config], env: ["CPA_CONFIG", env], yaml: ["", {}] }, DEFAULT_CONFIG_PATH)
+  const configPath = pick(str, { flag: ["config", flags.config], env: ["CPA_CONFIG", env] }, DEFAULT_CONFIG_PATH)
   const explicit = flags.config !== undefined || (env.CPA_CONFIG ?? "") !== ""
   const y = readYamlFile(path.resolve(cwd, configPath), flags.config !== undefined ? "--config" : "CPA_CONFIG", explicit)
   const Y = (key: string) => [key, y] as const
@@ -251,6 +256,8 @@ export const resolveSettings = (flags: FlagValues, env: Env, cwd = process.cwd()
     healthPort: healthPort === -1 ? undefined : healthPort,
     healthHost: pick(str, { flag: ["health-host", flags.healthHost], env: ["CPA_HEALTH_HOST", env], yaml: Y("health.host") }, "127.0.0.1"),
     shutdownGraceMs: pick(num({ min: 0 }), { yaml: Y("shutdown.grace_seconds") }, 30) * 1000,
+    leaseTtlMs: pick(num({ min: 1 }), { yaml: Y("lease.ttl_seconds") }, 60) * 1000,
+    instanceId: pick(str, { env: ["CPA_INSTANCE_ID", env] }, `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`),
     samplesPath: pick(str, { yaml: Y("demo.samples") }, "samples/sentiment_analysis.json"),
     agentConfigPath: pick(str, { env: ["CPA_AGENT_CONFIG", env], yaml: Y("rubric.agent_config") }, "config/agent_performance_config.yaml")
   }
