@@ -1,0 +1,89 @@
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { assert, describe, it } from "vitest"
+import { normalizeArgv } from "../src/main.ts"
+import { RULE } from "../src/programs/Reports.ts"
+import { runCli } from "./support/cli.ts"
+
+const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "cpa-cli-"))
+const memory = ["--mongo-uri", "memory", "--llm", "heuristic", "--log-dir", logDir]
+
+/** The one line a bad-input run prints on stderr. */
+const errorLine = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("error: "))
+
+describe("CLI", () => {
+  it.each([
+    [["--batch-size", "0"], "--batch-size"],
+    [["--interval=-1"], "--interval"],
+    [["--interval", "soon"], "--interval"],
+    [["--concurrency", "0"], "--concurrency"],
+    [["--max-iterations", "0"], "--max-iterations"],
+    [["--llm", "gpt-4"], "--llm"],
+    [["--log-format", "xml"], "--log-format"],
+    [["--config", "/nonexistent/cpa.yaml"], "--config"]
+  ])("%j exits 2 with one line naming %s and writes nothing", async (args, setting) => {
+    const base = args.includes("--llm") ? memory.filter((a) => a !== "--llm" && a !== "heuristic") : memory
+    const r = await runCli([...base, "--single-batch", ...args])
+    assert.strictEqual(r.code, 2, r.stderr)
+    const lines = errorLine(r.stderr)
+    assert.strictEqual(lines.length, 1, r.stderr)
+    assert.include(lines[0], setting)
+    assert.strictEqual(r.stdout, "")
+  })
+
+  it("an unreadable YAML file names the file", async () => {
+    const bad = path.join(logDir, "bad.yaml")
+    fs.writeFileSync(bad, "job: [1, 2\n")
+    const r = await runCli([...memory, "--single-batch", "--config", bad])
+    assert.strictEqual(r.code, 2)
+    assert.include(errorLine(r.stderr)[0], "bad.yaml")
+  })
+
+  it("an unknown flag is a usage error (exit 2)", async () => {
+    const r = await runCli([...memory, "--batchsize", "5"])
+    assert.strictEqual(r.code, 2)
+  })
+
+  it("with no provider credentials and no --llm, names both and --llm heuristic", async () => {
+    const r = await runCli(["--mongo-uri", "memory", "--single-batch", "--log-dir", logDir])
+    assert.strictEqual(r.code, 2, r.stderr)
+    const line = errorLine(r.stderr)[0]!
+    assert.include(line, "ANTHROPIC_API_KEY")
+    assert.include(line.toLowerCase(), "ai core")
+    assert.include(line, "--llm heuristic")
+  })
+
+  it("--help lists the specification's options", async () => {
+    const r = await runCli(["--help"])
+    assert.strictEqual(r.code, 0)
+    for (const flag of ["--mongo-uri", "--db-name", "--interval", "--batch-size", "--max-iterations", "--single-batch", "--reset-state", "--stats-only", "--log-level", "--concurrency", "--llm", "--config"]) {
+      assert.include(r.stdout, flag)
+    }
+  })
+
+  it("--single-batch prints the BATCH RESULTS block; --log-level takes DEBUG in capitals", async () => {
+    const r = await runCli([...memory, "--single-batch", "--batch-size", "20", "--log-level", "DEBUG"])
+    assert.strictEqual(r.code, 0, r.stderr)
+    const lines = r.stdout.split("\n")
+    assert.deepStrictEqual(lines.slice(0, 3), [RULE, "BATCH RESULTS", RULE])
+    assert.strictEqual(lines[3], "Records Processed: 20")
+    assert.match(lines[7]!, /^Duration: \d+\.\d\d seconds$/)
+    assert.match(lines[8]!, /^Last Processed ID: [0-9a-f]{24}$/)
+    assert.include(r.stderr, "level=DEBUG")
+    const files = fs.readdirSync(logDir).filter((f) => /^periodic_job_\d{8}\.log$/.test(f))
+    assert.strictEqual(files.length, 1)
+  })
+
+  it("--stats-only prints JOB STATISTICS", async () => {
+    const r = await runCli([...memory, "--stats-only"])
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.include(r.stdout, `${RULE}\nJOB STATISTICS\n${RULE}\nJob Status: never run`)
+    assert.include(r.stdout, "Agentic Analysis Records: 0")
+  })
+
+  it("normalizes --log-level values to lower case", () => {
+    assert.deepStrictEqual(normalizeArgv(["--log-level", "WARNING", "--db-name", "X"]), ["--log-level", "warning", "--db-name", "X"])
+    assert.deepStrictEqual(normalizeArgv(["--log-level=ERROR"]), ["--log-level=error"])
+  })
+})

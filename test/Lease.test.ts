@@ -1,0 +1,86 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import type { Lease } from "../src/domain/Lease.ts"
+import { withLease } from "../src/programs/Lease.ts"
+import { MemoryJobStateStore } from "../src/services/MemoryJobStateStore.ts"
+import { testSettings } from "./support/fixtures.ts"
+
+const JOB = "conversation_performance_analysis"
+
+describe("withLease", () => {
+  it.effect("a second instance waits for the first to release, then runs", () =>
+    Effect.gen(function*() {
+      const leases = new Map<string, Lease>()
+      const store = MemoryJobStateStore.layer(new Map(), leases)
+      const log: Array<string> = []
+      const work = (name: string) =>
+        Effect.sync(() => log.push(`${name} start`)).pipe(
+          Effect.andThen(Effect.sleep("10 seconds")),
+          Effect.andThen(Effect.sync(() => log.push(`${name} end`)))
+        )
+      const a = yield* withLease(work("a"), { wait: true }).pipe(
+        Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "a", leaseTtlMs: 30_000 }))),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust(1)
+      const b = yield* withLease(work("b"), { wait: true }).pipe(
+        Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "b", leaseTtlMs: 30_000 }))),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust(5_000)
+      assert.deepStrictEqual(log, ["a start"])
+      assert.strictEqual(leases.get(JOB)?.owner, "a")
+      yield* TestClock.adjust(5_000)
+      yield* Fiber.join(a)
+      assert.deepStrictEqual(log, ["a start", "a end"])
+      // b polls until the lease is free (released by a) and then runs.
+      yield* TestClock.adjust(30_000)
+      yield* TestClock.adjust(10_000)
+      yield* Fiber.join(b)
+      assert.deepStrictEqual(log, ["a start", "a end", "b start", "b end"])
+      assert.isUndefined(leases.get(JOB))
+    }))
+
+  it.effect("takes over an expired lease of an instance that died, and refuses without wait", () =>
+    Effect.gen(function*() {
+      const leases = new Map<string, Lease>([[JOB, { owner: "dead", acquired_at: "1970-01-01T00:00:00.000Z", expires_at: "1970-01-01T00:01:00.000Z" }]])
+      const store = MemoryJobStateStore.layer(new Map(), leases)
+      const refused = yield* withLease(Effect.void, { wait: false }).pipe(
+        Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "me" }))),
+        Effect.exit
+      )
+      assert.isTrue(Exit.isFailure(refused))
+      assert.include(String(Exit.isFailure(refused) ? refused.cause : ""), "dead")
+      let ran = false
+      const fiber = yield* withLease(Effect.sync(() => (ran = true)), { wait: true }).pipe(
+        Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "me" }))),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust(59_000)
+      assert.isFalse(ran)
+      yield* TestClock.adjust(2_000)
+      yield* Fiber.join(fiber)
+      assert.isTrue(ran)
+    }))
+
+  it.effect("renews while running and stops the program when the lease is lost", () =>
+    Effect.gen(function*() {
+      const leases = new Map<string, Lease>()
+      const store = MemoryJobStateStore.layer(new Map(), leases)
+      const fiber = yield* withLease(Effect.never, { wait: true }).pipe(
+        Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "me", leaseTtlMs: 30_000 }))),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust(1)
+      const first = leases.get(JOB)!.expires_at
+      yield* TestClock.adjust(10_000)
+      assert.isAbove(Date.parse(leases.get(JOB)!.expires_at), Date.parse(first))
+      leases.set(JOB, { ...leases.get(JOB)!, owner: "thief" })
+      yield* TestClock.adjust(10_000)
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "lost the lease")
+      assert.strictEqual(leases.get(JOB)?.owner, "thief")
+    }))
+})
