@@ -23,7 +23,9 @@ describe("withLease", () => {
         Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "a", leaseTtlMs: 30_000 }))),
         Effect.forkChild
       )
-      yield* TestClock.adjust(1)
+      // The lease is looked at again after a one-second settle before work starts.
+      yield* TestClock.adjust(1_000)
+      assert.deepStrictEqual(log, ["a start"])
       const b = yield* withLease(work("b"), { wait: true }).pipe(
         Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "b", leaseTtlMs: 30_000 }))),
         Effect.forkChild
@@ -34,8 +36,12 @@ describe("withLease", () => {
       yield* TestClock.adjust(5_000)
       yield* Fiber.join(a)
       assert.deepStrictEqual(log, ["a start", "a end"])
-      // b polls until the lease is free (released by a) and then runs.
-      yield* TestClock.adjust(30_000)
+      // b looks again when the lease it saw would expire (t = 30.25 s), finds it free, and
+      // starts after the settle (t = 31.25 s).
+      yield* TestClock.adjust(20_000)
+      assert.deepStrictEqual(log, ["a start", "a end"])
+      yield* TestClock.adjust(500)
+      assert.deepStrictEqual(log, ["a start", "a end", "b start"])
       yield* TestClock.adjust(10_000)
       yield* Fiber.join(b)
       assert.deepStrictEqual(log, ["a start", "a end", "b start", "b end"])
@@ -59,7 +65,9 @@ describe("withLease", () => {
       )
       yield* TestClock.adjust(59_000)
       assert.isFalse(ran)
-      yield* TestClock.adjust(2_000)
+      yield* TestClock.adjust(1_500)
+      assert.isFalse(ran, "not before the settle")
+      yield* TestClock.adjust(500)
       yield* Fiber.join(fiber)
       assert.isTrue(ran)
     }))
@@ -72,7 +80,7 @@ describe("withLease", () => {
         Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "me", leaseTtlMs: 30_000 }))),
         Effect.forkChild
       )
-      yield* TestClock.adjust(1)
+      yield* TestClock.adjust(1_000)
       const first = leases.get(JOB)!.expires_at
       yield* TestClock.adjust(10_000)
       assert.isAbove(Date.parse(leases.get(JOB)!.expires_at), Date.parse(first))

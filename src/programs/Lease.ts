@@ -21,8 +21,16 @@ export const withLease = <A, E, R>(program: Effect.Effect<A, E, R>, options: { r
 
     let reported = ""
     while (true) {
-      const attempt = yield* storeOp(jobs.acquireLease(jobName, owner, yield* now, ttl))
-      if (attempt._tag === "Acquired") break
+      let attempt = yield* storeOp(jobs.acquireLease(jobName, owner, yield* now, ttl))
+      if (attempt._tag === "Acquired") {
+        // Servers that lose concurrent updates of one document (FerretDB 1.x) can let two
+        // instances take over the same expired lease: the last writer holds it. Look again
+        // once the race has settled.
+        yield* Effect.sleep(Duration.millis(Math.min(1000, ttl / 10)))
+        const holder = yield* storeOp(jobs.readLease(jobName))
+        if (holder?.owner === owner) break
+        attempt = { _tag: "Held", holder: holder ?? attempt.lease }
+      }
       const { holder } = attempt
       if (!options.wait) {
         return yield* new RunFatal({

@@ -26,7 +26,10 @@ export interface DeadLetterCount {
  * (tests and the offline demo); one contract suite runs against both.
  */
 export class ConversationStore extends Context.Service<ConversationStore, {
-  /** Source records with `_id` greater than `after` (all when null), in `_id` order, at most `limit`. */
+  /**
+   * Source records with `_id` greater than `after` (all when null), in `_id` order, at most
+   * `limit`. Only ObjectId `_id`s are read; a malformed `after` fails with reason `Invalid`.
+   */
   readonly readAfter: (after: string | null, limit: number) => Stream.Stream<SourceRecord, StoreError>
   /** Source records with these ids, in `_id` order (ids that do not exist are left out). */
   readonly readByIds: (ids: ReadonlyArray<string>) => Stream.Stream<SourceRecord, StoreError>

@@ -12,7 +12,9 @@ export class JobStateStore extends Context.Service<JobStateStore, {
   readonly reset: (jobName: string) => Effect.Effect<void, StoreError>
   /**
    * Takes the job's lease for `owner` until `now + ttlMs` when it is free, expired or already
-   * `owner`'s, atomically (two callers never both succeed); otherwise reports the holder.
+   * `owner`'s, atomically on MongoDB (two callers never both succeed); otherwise reports the
+   * holder. FerretDB 1.x can lose concurrent updates of one document, so two callers may both
+   * take over the same expired lease there: `withLease` re-reads the lease before it starts.
    */
   readonly acquireLease: (jobName: string, owner: string, now: Date, ttlMs: number) => Effect.Effect<LeaseAttempt, StoreError>
   /** Extends `owner`'s lease; false when it is no longer `owner`'s (taken over after expiry). */

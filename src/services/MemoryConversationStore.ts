@@ -1,7 +1,8 @@
 import { Effect, Layer, Stream } from "effect"
 import { type DeadLetter, type DeadLetterFilter, type DeadLetterInput, foldDeadLetter } from "../domain/DeadLetter.ts"
 import type { AgenticAnalysis } from "../domain/Result.ts"
-import type { SourceRecord } from "../domain/Source.ts"
+import { StoreError } from "../domain/Errors.ts"
+import { OBJECT_ID_PATTERN, type SourceRecord } from "../domain/Source.ts"
 import { ConversationStore, type DeadLetterCount } from "./ConversationStore.ts"
 
 /** The state behind the in-memory store, exposed so tests can look inside and add documents. */
@@ -55,6 +56,9 @@ export const makeMemoryConversationStore = (state: MemoryStoreState): Conversati
   ConversationStore.of({
     readAfter: (after, limit) =>
       Stream.suspend(() => {
+        if (after !== null && !OBJECT_ID_PATTERN.test(after)) {
+          return Stream.fail(new StoreError({ reason: "Invalid", operation: "ConversationStore.readAfter", message: `checkpoint ${JSON.stringify(after)} is not an ObjectId` }))
+        }
         const start = firstAfter(state.sources, after)
         return Stream.fromIterable(state.sources.slice(start, start + limit))
       }),

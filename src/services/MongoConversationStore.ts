@@ -1,0 +1,287 @@
+import { Cause, Effect, Layer, Stream } from "effect"
+import { type Document, type Filter, type FindCursor, ObjectId, type Sort } from "mongodb"
+import { DeadLetter, type DeadLetterFilter, type DeadLetterInput } from "../domain/DeadLetter.ts"
+import { StoreError } from "../domain/Errors.ts"
+import {
+  AgenticAnalysis,
+  DEAD_LETTER_COLLECTION,
+  RESULT_COLLECTION,
+  SOURCE_COLLECTION
+} from "../domain/Result.ts"
+import { OBJECT_ID_PATTERN, type SourceRecord } from "../domain/Source.ts"
+import { ConversationStore, type DeadLetterCount } from "./ConversationStore.ts"
+import { Mongo } from "./MongoClient.ts"
+import { decodeStored, isDuplicateKey, isNamespaceNotFound, isNotImplemented, isUnauthorized } from "./mongoErrors.ts"
+
+/** Every source `_id` that is an ObjectId: `$gte` the smallest one (range queries only match their own BSON type). */
+const MIN_OBJECT_ID = new ObjectId("000000000000000000000000")
+
+/**
+ * The `_id` filter for "after the checkpoint". Only ObjectId `_id`s are ever read: a document
+ * with another `_id` type (a string, a number) cannot be ordered against an ObjectId checkpoint,
+ * so it is never returned by `readAfter` nor counted in the backlog (a documented limitation).
+ */
+const afterFilter = (after: string | null): Filter<Document> => ({
+  _id: after === null ? { $gte: MIN_OBJECT_ID } : { $gt: new ObjectId(after) }
+})
+
+/** `_id` as the domain's 24-char lowercase hex; a non-ObjectId `_id` (never read by `readAfter`) is stringified. */
+const idOf = (doc: Document): string => {
+  const id: unknown = doc._id
+  return id instanceof ObjectId ? id.toHexString() : typeof id === "string" ? id : JSON.stringify(id) ?? String(id)
+}
+
+const toRecord = (doc: Document): SourceRecord => ({ id: idOf(doc), doc })
+
+const invalidId = (operation: string, id: string) =>
+  new StoreError({ reason: "Invalid", operation, message: `not an ObjectId (24 lowercase hex digits): ${JSON.stringify(id).slice(0, 80)}` })
+
+interface IndexSpec {
+  readonly collection: string
+  readonly key: Readonly<Record<string, 1 | -1>>
+  readonly unique: boolean
+  /** Required indexes fail the layer when refused; optional ones are skipped when the server lacks them or the user may not create them. */
+  readonly required: boolean
+}
+
+const INDEXES: ReadonlyArray<IndexSpec> = [
+  { collection: RESULT_COLLECTION, key: { source_object_id: 1 }, unique: true, required: true },
+  { collection: DEAD_LETTER_COLLECTION, key: { source_object_id: 1 }, unique: true, required: true },
+  {
+    collection: RESULT_COLLECTION,
+    key: { "analysis_metadata.processed_timestamp": -1, source_object_id: -1 },
+    unique: false,
+    required: false
+  },
+  { collection: DEAD_LETTER_COLLECTION, key: { status: 1, last_failed_at: -1 }, unique: false, required: false },
+  { collection: DEAD_LETTER_COLLECTION, key: { "error.tag": 1 }, unique: false, required: false }
+]
+
+const sameKey = (a: unknown, b: Readonly<Record<string, number>>): boolean =>
+  typeof a === "object" && a !== null && JSON.stringify(a) === JSON.stringify(b)
+
+/**
+ * Creates an index unless an equivalent one exists (so a user without the createIndex
+ * privilege can still run against a prepared database). A required index the server refuses
+ * fails the layer: idempotent writes rest on the unique indexes.
+ */
+const ensureIndex = (mongo: Mongo["Service"], spec: IndexSpec): Effect.Effect<void, StoreError> => {
+  const name = `${spec.collection}(${Object.keys(spec.key).join(", ")})${spec.unique ? " unique" : ""}`
+  return mongo.use("ConversationStore.ensureIndexes", async (db): Promise<"exists" | "created" | "skipped"> => {
+    const collection = db.collection(spec.collection)
+    const existing = await collection.listIndexes().toArray().catch((error: unknown) => {
+      if (isNamespaceNotFound(error)) return []
+      throw error
+    })
+    if (existing.some((ix) => sameKey(ix.key, spec.key) && (!spec.unique || ix.unique === true))) return "exists"
+    try {
+      await collection.createIndex({ ...spec.key }, { unique: spec.unique })
+      return "created"
+    } catch (error) {
+      if (!spec.required && (isNotImplemented(error) || isUnauthorized(error))) return "skipped"
+      throw error
+    }
+  }).pipe(
+    Effect.mapError((error) =>
+      new StoreError({
+        reason: error.reason,
+        operation: error.operation,
+        message: `cannot create the index ${name}: ${error.message}${
+          spec.unique ? " (a unique index also fails when the collection already holds duplicates)" : ""
+        }`
+      })
+    ),
+    Effect.flatMap((outcome) =>
+      outcome === "skipped"
+        ? Effect.logWarning(`the index ${name} is not available (server lacks it or user may not create it); continuing without it`)
+        : Effect.void
+    )
+  )
+}
+
+const decodeDeadLetter = (doc: Document) =>
+  decodeStored(DeadLetter, "ConversationStore.listDeadLetters", `dead letter ${String(doc.source_object_id)}`)(doc)
+const decodeResult = (doc: Document) =>
+  decodeStored(AgenticAnalysis, "ConversationStore.recentResults", `result ${String(doc.source_object_id)}`)(doc)
+
+/**
+ * `ConversationStore` on MongoDB: `sentiment_analysis` is read in `_id` order, results and
+ * dead letters are upserted by `source_object_id` under unique indexes created at start-up.
+ * Needs no transactions, change streams or pipeline updates, so it also runs on FerretDB.
+ */
+export class MongoConversationStore {
+  static readonly layer: Layer.Layer<ConversationStore, StoreError, Mongo> = Layer.effect(
+    ConversationStore,
+    Effect.gen(function*() {
+      const mongo = yield* Mongo
+      for (const spec of INDEXES) yield* ensureIndex(mongo, spec)
+
+      const sources = mongo.db.collection(SOURCE_COLLECTION)
+      const results = mongo.db.collection(RESULT_COLLECTION)
+      const deadLetters = mongo.db.collection(DEAD_LETTER_COLLECTION)
+
+      /**
+       * Pulls the cursor batch by batch (one chunk per server batch) and closes it when the
+       * stream ends, fails or is interrupted, so no server cursor is left open.
+       */
+      const cursorStream = (operation: string, open: () => FindCursor<Document>): Stream.Stream<SourceRecord, StoreError> =>
+        Stream.scoped(Stream.fromPull(Effect.gen(function*() {
+          const cursor = yield* Effect.acquireRelease(
+            Effect.sync(open),
+            (c) => Effect.tryPromise(() => c.close()).pipe(Effect.ignore)
+          )
+          return Effect.flatMap(
+            mongo.use(operation, () => cursor.next()),
+            (first) =>
+              first === null
+                ? Cause.done()
+                : Effect.succeed([toRecord(first), ...cursor.readBufferedDocuments().map(toRecord)] as const)
+          )
+        })))
+
+      const readAfter = (after: string | null, limit: number): Stream.Stream<SourceRecord, StoreError> => {
+        const operation = "ConversationStore.readAfter"
+        if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Stream.fail(invalidId(operation, after))
+        // limit(0) means "no limit" to MongoDB
+        if (limit <= 0) return Stream.empty
+        return cursorStream(operation, () => sources.find(afterFilter(after)).sort({ _id: 1 }).limit(limit)).pipe(
+          Stream.withSpan(operation)
+        )
+      }
+
+      const readByIds = (ids: ReadonlyArray<string>): Stream.Stream<SourceRecord, StoreError> => {
+        const wanted = [...new Set(ids.filter((id) => OBJECT_ID_PATTERN.test(id)))].map((id) => new ObjectId(id))
+        if (wanted.length === 0) return Stream.empty
+        return cursorStream("ConversationStore.readByIds", () => sources.find({ _id: { $in: wanted } }).sort({ _id: 1 })).pipe(
+          Stream.withSpan("ConversationStore.readByIds")
+        )
+      }
+
+      const upsertResult = (result: AgenticAnalysis): Effect.Effect<void, StoreError> =>
+        mongo.use("ConversationStore.upsertResult", async () => {
+          try {
+            await results.updateOne({ source_object_id: result.source_object_id }, { $set: result }, { upsert: true })
+          } catch (error) {
+            // Two upserts of a new key race: the unique index lets one insert; the other
+            // writer's result for the same record is already there.
+            if (!isDuplicateKey(error)) throw error
+          }
+        }).pipe(Effect.withSpan("ConversationStore.upsertResult"))
+
+      /** One atomic update with the same outcome as `foldDeadLetter` (no pipeline update: FerretDB lacks it). */
+      const upsertDeadLetter = (input: DeadLetterInput): Effect.Effect<void, StoreError> =>
+        mongo.use("ConversationStore.upsertDeadLetter", async () => {
+          const write = () =>
+            deadLetters.updateOne(
+              { source_object_id: input.source_object_id },
+              {
+                $set: {
+                  conversation_id: `conv_${input.source_object_id}`,
+                  job_name: input.job_name,
+                  analysis_version: input.analysis_version,
+                  status: "open",
+                  error: input.error,
+                  last_failed_at: input.failed_at,
+                  resolved_at: null
+                },
+                $inc: { attempts: input.error.attempts, failures: 1 },
+                $setOnInsert: { first_failed_at: input.failed_at }
+              },
+              { upsert: true }
+            )
+          try {
+            await write()
+          } catch (error) {
+            // a concurrent upsert inserted the document first: now the update matches it
+            if (!isDuplicateKey(error)) throw error
+            await write()
+          }
+        }).pipe(Effect.withSpan("ConversationStore.upsertDeadLetter"))
+
+      const resolveDeadLetter = (sourceId: string, at: string): Effect.Effect<boolean, StoreError> =>
+        mongo.use("ConversationStore.resolveDeadLetter", async () => {
+          const r = await deadLetters.updateOne(
+            { source_object_id: sourceId, status: "open" },
+            { $set: { status: "resolved", resolved_at: at } }
+          )
+          return r.matchedCount > 0
+        }).pipe(Effect.withSpan("ConversationStore.resolveDeadLetter"))
+
+      const listDeadLetters = (filter: DeadLetterFilter): Effect.Effect<ReadonlyArray<DeadLetter>, StoreError> => {
+        if (filter.limit !== undefined && filter.limit <= 0) return Effect.succeed([])
+        const query: Filter<Document> = {
+          ...(filter.status !== undefined ? { status: filter.status } : {}),
+          ...(filter.errorTag !== undefined ? { $or: [{ "error.tag": filter.errorTag }, { "error.reason": filter.errorTag }] } : {}),
+          ...(filter.ids !== undefined ? { source_object_id: { $in: [...filter.ids] } } : {})
+        }
+        const sort: Sort = { last_failed_at: -1, source_object_id: 1 }
+        return mongo.use("ConversationStore.listDeadLetters", () => {
+          const cursor = deadLetters.find(query, { projection: { _id: 0 } }).sort(sort)
+          return (filter.limit === undefined ? cursor : cursor.limit(filter.limit)).toArray()
+        }).pipe(
+          Effect.flatMap((docs) => Effect.forEach(docs, decodeDeadLetter)),
+          Effect.withSpan("ConversationStore.listDeadLetters")
+        )
+      }
+
+      const countDeadLetters = (status: "open" | "resolved"): Effect.Effect<ReadonlyArray<DeadLetterCount>, StoreError> =>
+        mongo.use("ConversationStore.countDeadLetters", () =>
+          deadLetters.aggregate<{ _id: unknown; count: number }>([
+            { $match: { status } },
+            // `{ $count: {} }` inside `$group` is wrong on FerretDB
+            { $group: { _id: "$error.tag", count: { $sum: 1 } } }
+          ]).toArray()).pipe(
+            Effect.map((groups) =>
+              groups
+                .map((g): DeadLetterCount => ({ tag: typeof g._id === "string" ? g._id : String(g._id), count: g.count }))
+                .sort((a, b) => b.count - a.count || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
+            ),
+            Effect.withSpan("ConversationStore.countDeadLetters")
+          )
+
+      const counts = (after: string | null) => {
+        const operation = "ConversationStore.counts"
+        if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Effect.fail(invalidId(operation, after))
+        return mongo.use(operation, async () => {
+          const [s, r, open, backlog] = await Promise.all([
+            sources.estimatedDocumentCount(),
+            results.estimatedDocumentCount(),
+            deadLetters.countDocuments({ status: "open" }),
+            sources.countDocuments(afterFilter(after))
+          ])
+          return { sources: s, results: r, openDeadLetters: open, backlog }
+        }).pipe(Effect.withSpan(operation))
+      }
+
+      const recentResults = (limit: number): Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError> => {
+        if (limit <= 0) return Effect.succeed([])
+        return mongo.use("ConversationStore.recentResults", () =>
+          results.find({}, { projection: { _id: 0 } })
+            .sort({ "analysis_metadata.processed_timestamp": -1, source_object_id: -1 })
+            .limit(limit)
+            .toArray()).pipe(
+            Effect.flatMap((docs) => Effect.forEach(docs, decodeResult)),
+            Effect.withSpan("ConversationStore.recentResults")
+          )
+      }
+
+      const ping = mongo.use("ConversationStore.ping", (db) => db.command({ ping: 1 })).pipe(
+        Effect.asVoid,
+        Effect.withSpan("ConversationStore.ping")
+      )
+
+      return ConversationStore.of({
+        readAfter,
+        readByIds,
+        upsertResult,
+        upsertDeadLetter,
+        resolveDeadLetter,
+        listDeadLetters,
+        countDeadLetters,
+        counts,
+        recentResults,
+        ping
+      })
+    })
+  )
+}
