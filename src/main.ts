@@ -10,6 +10,7 @@ import { runPeriodic } from "./programs/Periodic.ts"
 import { formatBatchResults } from "./programs/Reports.ts"
 import { resetState, showStats } from "./programs/Stats.ts"
 import { Analyzer } from "./services/Analyzer.ts"
+import { HealthServer } from "./services/HealthServer.ts"
 import { analyzerLayer } from "./services/AnalyzerProvider.ts"
 import type { ConversationStore } from "./services/ConversationStore.ts"
 import type { JobStateStore } from "./services/JobStateStore.ts"
@@ -118,7 +119,7 @@ let current: JobSettings | undefined
  */
 const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | Analyzer>(
   flags: FlagValues,
-  options: { readonly analyzer: boolean },
+  options: { readonly analyzer: boolean; readonly health?: boolean },
   program: Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function*() {
@@ -138,7 +139,11 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
       options.analyzer ? analyzerLayer : Layer.succeed(Analyzer, Analyzer.of({ provider: "none", analyze: () => Effect.die("no analyzer in this command") }))
     ).pipe(Layer.provideMerge(settingsLayer))
     return yield* (program as Effect.Effect<A, E, Settings | ConversationStore | JobStateStore | Analyzer>).pipe(
-      Effect.provide(services),
+      Effect.provide(
+        options.health === true && settings.healthPort !== undefined
+          ? HealthServer.layer({ port: settings.healthPort, host: settings.healthHost }).pipe(Layer.provideMerge(services))
+          : services
+      ),
       Effect.catch((e: unknown) => {
         if (e instanceof ExitCode) return Effect.fail(e)
         const tagged = e as { _tag?: string; message?: string; reason?: string; operation?: string }
@@ -163,7 +168,7 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
 export const cpa = Command.make("cpa", runFlags).pipe(
   Command.withSharedFlags(sharedFlags),
   Command.withHandler((input) =>
-    withJob(toFlagValues(input, input), { analyzer: !input.statsOnly }, Effect.gen(function*() {
+    withJob(toFlagValues(input, input), { analyzer: !input.statsOnly, health: !input.statsOnly }, Effect.gen(function*() {
       const settings = yield* Settings
       if (input.statsOnly && !input.resetState) {
         yield* showStats()
