@@ -1,5 +1,6 @@
 import { Clock, Duration, Effect, Metric, Stream } from "effect"
 import { CheckpointTracker } from "../domain/Checkpoint.ts"
+import { estimateCost } from "../domain/Cost.ts"
 import type { ErrorReport } from "../domain/DeadLetter.ts"
 import { type RecordError, RunFatal, type StoreError } from "../domain/Errors.ts"
 import { type BatchStats, emptyTotals, initialJobState, type JobState, type TotalStats } from "../domain/JobState.ts"
@@ -10,7 +11,7 @@ import { Analyzer } from "../services/Analyzer.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
 import { JobHealth } from "../services/JobHealth.ts"
 import { JobStateStore } from "../services/JobStateStore.ts"
-import { type ModelPrice, Settings } from "../services/Settings.ts"
+import { Settings } from "../services/Settings.ts"
 import { Shutdown } from "../services/Shutdown.ts"
 import * as Metrics from "./Metrics.ts"
 import { withRetry } from "./Retry.ts"
@@ -30,14 +31,6 @@ export const storeOp = <A, R>(effect: Effect.Effect<A, StoreError, R>): Effect.E
         })
       )
     )
-
-/** USD for one request, from per-million-token prices; undefined when the model has no price. */
-export const estimateCost = (model: string, usage: Usage, prices: Readonly<Record<string, ModelPrice>>): number | undefined => {
-  const price = prices[model] ?? Object.entries(prices).find(([name]) => model.startsWith(name))?.[1]
-  if (price === undefined) return undefined
-  return (usage.input_tokens * price.input + usage.output_tokens * price.output +
-    usage.cache_creation_input_tokens * price.cache_write + usage.cache_read_input_tokens * price.cache_read) / 1_000_000
-}
 
 const errorReport = (error: RecordError, attempts: number): ErrorReport => ({
   tag: error._tag,
@@ -254,6 +247,12 @@ export const runBatch = Effect.fn("runBatch")(function*() {
     return yield* Effect.failCause(exit.cause)
   }
   const batch = yield* finish(shutdown.isRequested() ? "stopped" : "completed")
+  if (batch.records_analyzed > 1 && batch.usage.input_tokens > 0 &&
+    batch.usage.cache_read_input_tokens + batch.usage.cache_creation_input_tokens === 0) {
+    yield* Effect.logWarning(
+      "no prompt-cache reads or writes in this batch: the rubric prefix may be below the model's cache floor, so every request pays for it in full"
+    )
+  }
   health.fatal = undefined
   health.lastSuccessAt = yield* Clock.currentTimeMillis
   yield* Metric.update(Metrics.batchDuration, batch.duration_seconds)

@@ -5,19 +5,14 @@ import { Context, Layer, Redacted } from "effect"
 import YAML from "yaml"
 import { ConfigError } from "../domain/Errors.ts"
 import { CLARITY_SUBFACTORS, EMPATHY_SUBFACTORS, type Weights } from "../domain/Kpi.ts"
+import type { ModelPrice } from "../domain/Cost.ts"
 import { JOB_NAME } from "../domain/Result.ts"
 
 export const PROVIDERS = ["heuristic", "anthropic", "aicore"] as const
 export type Provider = typeof PROVIDERS[number]
 export type LogFormat = "text" | "json"
 
-export interface ModelPrice {
-  /** USD per million tokens. */
-  readonly input: number
-  readonly output: number
-  readonly cache_write: number
-  readonly cache_read: number
-}
+export type { ModelPrice }
 
 /** Every setting of a run, resolved with the precedence flag > environment > YAML > default. */
 export interface JobSettings {

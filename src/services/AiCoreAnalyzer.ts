@@ -1,0 +1,162 @@
+import { Effect, Layer, Predicate, Redacted } from "effect"
+import { type AnalyzerError, ConfigError } from "../domain/Errors.ts"
+import type { Conversation } from "../domain/Source.ts"
+import { type HttpAnswer, httpRequest, loadServiceKey, makeTokenSource, type ServiceKey, type TokenSource } from "./AiCoreAuth.ts"
+import { Analyzer } from "./Analyzer.ts"
+import {
+  buildMessagesBody,
+  buildRubricPrompt,
+  CACHE_FLOOR_TOKENS,
+  type ClassifyContext,
+  classifyStatus,
+  decodeAnalysis,
+  estimateTokens,
+  toBedrockBody
+} from "./ClaudeRequest.ts"
+import { RateLimiter } from "./RateLimiter.ts"
+import { Settings } from "./Settings.ts"
+
+const PROVIDER = "SAP AI Core"
+
+interface DeploymentInfo {
+  readonly id: string
+  readonly url: string
+  readonly status: string
+  readonly model: string | undefined
+}
+
+const obj = (v: unknown): Record<string, unknown> => (Predicate.isObject(v) ? v as Record<string, unknown> : {})
+const s = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined)
+
+/** The deployments of a `GET /v2/lm/deployments` answer; the model sits in `backend_details` (or `backendDetails`). */
+export const parseDeployments = (body: unknown, aiApiUrl: string): Array<DeploymentInfo> => {
+  const resources = obj(body).resources
+  if (!Array.isArray(resources)) return []
+  return resources.flatMap((r): Array<DeploymentInfo> => {
+    const d = obj(r)
+    const id = s(d.id)
+    if (id === undefined) return []
+    const res = obj(obj(d.details).resources)
+    const backend = obj(res.backend_details ?? res.backendDetails)
+    return [{
+      id,
+      url: s(d.deploymentUrl) ?? `${aiApiUrl}/v2/inference/deployments/${id}`,
+      status: s(d.status) ?? "UNKNOWN",
+      model: s(obj(backend.model).name)
+    }]
+  })
+}
+
+/**
+ * Finds the RUNNING deployment of `model` in the resource group. None → a `ConfigError` that
+ * names the model and lists the deployments that were found, so the fix is obvious.
+ */
+const discoverDeployment = (
+  key: ServiceKey,
+  tokens: TokenSource,
+  resourceGroup: string,
+  model: string,
+  timeoutMs: number,
+  ctx: ClassifyContext
+): Effect.Effect<string, AnalyzerError | ConfigError> =>
+  Effect.gen(function*() {
+    const token = yield* tokens.get
+    const answer = yield* httpRequest(`${key.aiApiUrl}/v2/lm/deployments`, {
+      method: "GET",
+      headers: { authorization: `Bearer ${Redacted.value(token)}`, "ai-resource-group": resourceGroup, accept: "application/json" }
+    }, timeoutMs, { ...ctx, secrets: [...ctx.secrets, Redacted.value(token)] })
+    if (answer.status < 200 || answer.status >= 300) {
+      return yield* classifyStatus(answer.status, answer.headers, answer.body, { ...ctx, secrets: [...ctx.secrets, Redacted.value(token)] })
+    }
+    const deployments = parseDeployments(answer.body, key.aiApiUrl)
+    const running = deployments.find((d) => d.status === "RUNNING" && d.model === model)
+    if (running !== undefined) return running.url
+    const found = [...new Set(deployments.map((d) => `${d.model ?? `(no model, ${d.id})`} ${d.status}`))]
+    return yield* new ConfigError({
+      setting: "llm.aicore.model",
+      message: `SAP AI Core has no RUNNING deployment of model ${model} in resource group ${resourceGroup}; ` +
+        (found.length > 0 ? `found: ${found.join(", ")}` : "found no deployments") +
+        ". Set llm.aicore.model (AICORE_MODEL) to one of them, or llm.aicore.deployment_url (AICORE_DEPLOYMENT_URL)."
+    })
+  })
+
+/**
+ * Claude through SAP AI Core's Bedrock-style `invoke` endpoint.
+ *
+ * Plain `fetch`, not the SDK: AI Core wants the body's `anthropic_version` (bedrock-2023-05-31)
+ * with no `model`, and a short-lived OAuth token we refresh ourselves, while SDK 1.x sends
+ * API version 2026-10-21 and its own credential headers. The request body, the decoding of the
+ * answer and the classification of HTTP errors are the same functions the direct adapter uses
+ * (`ClaudeRequest.ts`).
+ */
+export class AiCoreAnalyzer {
+  static readonly layer: Layer.Layer<Analyzer, AnalyzerError | ConfigError, Settings | RateLimiter> = Layer.effect(
+    Analyzer,
+    Effect.gen(function*() {
+      const settings = yield* Settings
+      const limiter = yield* RateLimiter
+      const { timeoutMs, maxTokens, aicoreResourceGroup: resourceGroup } = settings.llmOptions
+      const key = yield* loadServiceKey(settings.llmOptions.aicoreCredentialsPath)
+      const tokens = yield* makeTokenSource(key, timeoutMs)
+      const ctx: ClassifyContext = { provider: PROVIDER, secrets: [Redacted.value(key.clientSecret)] }
+      // Fails the build on credentials the auth server refuses, not the first record.
+      yield* tokens.get
+      const model = settings.llmOptions.aicoreModel
+      if (settings.model !== undefined && settings.model !== model) {
+        yield* Effect.logWarning(
+          `analyzer: --model/CPA_MODEL/llm.model (${settings.model}) is for Claude direct; SAP AI Core uses llm.aicore.model (AICORE_MODEL): ${model}`
+        )
+      }
+      const configuredUrl = settings.llmOptions.aicoreDeploymentUrl
+      if (configuredUrl !== undefined && !(URL.canParse(configuredUrl) && /^https?:$/.test(new URL(configuredUrl).protocol))) {
+        return yield* new ConfigError({
+          setting: "llm.aicore.deployment_url",
+          message: `llm.aicore.deployment_url (AICORE_DEPLOYMENT_URL): expected an http(s) URL, got ${JSON.stringify(configuredUrl)}`
+        })
+      }
+      const deploymentUrl = (configuredUrl ??
+        (yield* discoverDeployment(key, tokens, resourceGroup, model, timeoutMs, ctx))).replace(/\/+$/, "")
+      const invokeUrl = `${deploymentUrl}/invoke`
+      const system = buildRubricPrompt(settings.agent.document)
+      yield* Effect.logInfo(
+        `analyzer: SAP AI Core, model ${model}, ${deploymentUrl}, resource group ${resourceGroup}, rubric prompt ~${estimateTokens(system)} tokens`
+      )
+      if (estimateTokens(system) < CACHE_FLOOR_TOKENS) {
+        yield* Effect.logWarning(`analyzer: the rubric prompt is below ~${CACHE_FLOOR_TOKENS} tokens; it may not be cached`)
+      }
+
+      const invoke = (token: Redacted.Redacted<string>, body: string): Effect.Effect<HttpAnswer, AnalyzerError> =>
+        limiter.take.pipe(Effect.andThen(httpRequest(invokeUrl, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${Redacted.value(token)}`,
+            "ai-resource-group": resourceGroup,
+            "content-type": "application/json",
+            accept: "application/json"
+          },
+          body
+        }, timeoutMs, ctx)))
+
+      const analyze = Effect.fn("AiCoreAnalyzer.analyze")(function*(conversation: Conversation) {
+        const body = JSON.stringify(toBedrockBody(buildMessagesBody({ model, maxTokens, system, conversation })))
+        let token = yield* tokens.get
+        let answer = yield* invoke(token, body)
+        if (answer.status === 401) {
+          // The token can be revoked before it expires: fetch a new one and try once more.
+          yield* tokens.invalidate(token)
+          token = yield* tokens.get
+          answer = yield* invoke(token, body)
+        }
+        if (answer.status < 200 || answer.status >= 300) {
+          return yield* classifyStatus(answer.status, answer.headers, answer.body, {
+            ...ctx,
+            secrets: [...ctx.secrets, Redacted.value(token)]
+          })
+        }
+        return yield* decodeAnalysis(answer.body, model)
+      })
+
+      return Analyzer.of({ provider: "aicore", analyze })
+    })
+  )
+}

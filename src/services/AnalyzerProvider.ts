@@ -1,0 +1,50 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Effect, Layer, Option } from "effect"
+import { type AnalyzerError, ConfigError } from "../domain/Errors.ts"
+import { AiCoreAnalyzer } from "./AiCoreAnalyzer.ts"
+import { serviceKeyConfig } from "./AiCoreAuth.ts"
+import type { Analyzer } from "./Analyzer.ts"
+import { AnthropicAnalyzer, apiKeyConfig } from "./AnthropicAnalyzer.ts"
+import { HeuristicAnalyzer } from "./HeuristicAnalyzer.ts"
+import { RateLimiter } from "./RateLimiter.ts"
+import { type Provider, Settings } from "./Settings.ts"
+
+const isSet = <A>(config: Effect.Effect<Option.Option<A>, unknown>) =>
+  config.pipe(Effect.map(Option.isSome), Effect.orElseSucceed(() => false))
+
+/**
+ * The provider when `--llm` / `CPA_LLM` / `llm.provider` leaves it open: Claude direct when
+ * `ANTHROPIC_API_KEY` is set, else SAP AI Core when a service key is found, else a `ConfigError`.
+ */
+export const chooseProvider: Effect.Effect<Provider, ConfigError, Settings> = Effect.gen(function*() {
+  const settings = yield* Settings
+  if (settings.llm !== undefined) return settings.llm
+  if (yield* isSet(apiKeyConfig)) return "anthropic"
+  const file = settings.llmOptions.aicoreCredentialsPath
+  if ((yield* isSet(serviceKeyConfig)) || fs.existsSync(path.resolve(file))) return "aicore"
+  return yield* new ConfigError({
+    setting: "llm.provider",
+    message: `no model credentials: set ANTHROPIC_API_KEY (Claude direct) or provide an SAP AI Core service key (${file} or AICORE_SERVICE_KEY), or run with --llm heuristic`
+  })
+})
+
+/**
+ * The `Analyzer` of this run, chosen by `Settings.llm` (or by the credentials present). The
+ * Claude adapters share one client-side rate limiter; credentials are checked while the layer
+ * is built, so a missing or refused key stops the run before the first record.
+ */
+export const analyzerLayer: Layer.Layer<Analyzer, AnalyzerError | ConfigError, Settings> = Layer.unwrap(
+  Effect.gen(function*() {
+    const provider = yield* chooseProvider
+    yield* Effect.logDebug(`analyzer: provider ${provider}`)
+    switch (provider) {
+      case "heuristic":
+        return HeuristicAnalyzer.layer
+      case "anthropic":
+        return AnthropicAnalyzer.layer.pipe(Layer.provide(RateLimiter.layer))
+      case "aicore":
+        return AiCoreAnalyzer.layer.pipe(Layer.provide(RateLimiter.layer))
+    }
+  })
+)

@@ -1,0 +1,104 @@
+import Anthropic from "@anthropic-ai/sdk"
+import { Config, Effect, Layer, Option, Redacted } from "effect"
+import { AnalyzerError, ConfigError } from "../domain/Errors.ts"
+import type { Conversation } from "../domain/Source.ts"
+import { Analyzer } from "./Analyzer.ts"
+import {
+  buildMessagesBody,
+  buildRubricPrompt,
+  CACHE_FLOOR_TOKENS,
+  classifySdkError,
+  decodeAnalysis,
+  DEFAULT_ANTHROPIC_MODEL,
+  estimateTokens
+} from "./ClaudeRequest.ts"
+import { RateLimiter } from "./RateLimiter.ts"
+import { Settings } from "./Settings.ts"
+
+export const DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+
+/** `ANTHROPIC_API_KEY`, if set (an empty value counts as unset). */
+export const apiKeyConfig = Config.option(Config.Redacted("ANTHROPIC_API_KEY"))
+
+/** Header-safe: printable ASCII without spaces. Anything else would fail on every request. */
+export const isUsableSecret = (value: string): boolean => /^[\x21-\x7e]+$/.test(value)
+
+const readApiKey = Effect.gen(function*() {
+  const key = yield* apiKeyConfig.pipe(Effect.orElseSucceed(() => Option.none<Redacted.Redacted<string>>()))
+  if (Option.isNone(key)) {
+    return yield* new AnalyzerError({
+      reason: "Credentials",
+      message: "ANTHROPIC_API_KEY is not set: Claude direct (--llm anthropic) needs an API key"
+    })
+  }
+  if (!isUsableSecret(Redacted.value(key.value))) {
+    return yield* new AnalyzerError({
+      reason: "Credentials",
+      message: "ANTHROPIC_API_KEY is not usable: it contains spaces, line breaks or non-ASCII characters"
+    })
+  }
+  return key.value
+})
+
+const readBaseUrl = Effect.gen(function*() {
+  const configured = yield* Config.option(Config.String("ANTHROPIC_BASE_URL")).pipe(
+    Effect.orElseSucceed(() => Option.none<string>())
+  )
+  if (Option.isNone(configured)) return DEFAULT_ANTHROPIC_BASE_URL
+  const value = configured.value.trim()
+  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
+    return yield* new ConfigError({
+      setting: "ANTHROPIC_BASE_URL",
+      message: `ANTHROPIC_BASE_URL (environment): expected an http(s) URL, got ${JSON.stringify(value)}`
+    })
+  }
+  return value
+})
+
+/**
+ * Claude through the Anthropic API, with `@anthropic-ai/sdk`. The SDK does not retry
+ * (`maxRetries: 0`) and times out after `llm.timeout_seconds`: the batch owns the retry policy.
+ * The key comes from `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` is honoured (both read with
+ * `Config`, so a test's `ConfigProvider` points the client at a loopback server).
+ */
+export class AnthropicAnalyzer {
+  static readonly layer: Layer.Layer<Analyzer, AnalyzerError | ConfigError, Settings | RateLimiter> = Layer.effect(
+    Analyzer,
+    Effect.gen(function*() {
+      const settings = yield* Settings
+      const limiter = yield* RateLimiter
+      const apiKey = yield* readApiKey
+      const baseURL = yield* readBaseUrl
+      const model = settings.model ?? DEFAULT_ANTHROPIC_MODEL
+      const system = buildRubricPrompt(settings.agent.document)
+      const client = new Anthropic({
+        apiKey: Redacted.value(apiKey),
+        // SDK 1.x sends the key as a bearer token; gateways behind ANTHROPIC_BASE_URL may read
+        // only the classic header, and the API itself prefers x-api-key when both are present.
+        defaultHeaders: { "x-api-key": Redacted.value(apiKey) },
+        baseURL,
+        maxRetries: 0,
+        timeout: settings.llmOptions.timeoutMs
+      })
+      const ctx = { provider: "Anthropic API", secrets: [Redacted.value(apiKey)] }
+      yield* Effect.logInfo(
+        `analyzer: Claude direct, model ${model}, ${baseURL}, rubric prompt ~${estimateTokens(system)} tokens`
+      )
+      if (estimateTokens(system) < CACHE_FLOOR_TOKENS) {
+        yield* Effect.logWarning(`analyzer: the rubric prompt is below ~${CACHE_FLOOR_TOKENS} tokens; it may not be cached`)
+      }
+
+      const analyze = Effect.fn("AnthropicAnalyzer.analyze")(function*(conversation: Conversation) {
+        const body = buildMessagesBody({ model, maxTokens: settings.llmOptions.maxTokens, system, conversation })
+        yield* limiter.take
+        const raw = yield* Effect.tryPromise({
+          try: (signal) => client.messages.create(body, { signal }),
+          catch: (e) => classifySdkError(e, ctx)
+        })
+        return yield* decodeAnalysis(raw, model)
+      })
+
+      return Analyzer.of({ provider: "anthropic", analyze })
+    })
+  )
+}
