@@ -13,7 +13,7 @@ const isValidDate = (value: string | Date): boolean =>
   !Number.isNaN((value instanceof Date ? value : new Date(value)).getTime())
 
 const DateInput = Schema.Union([Schema.String, Schema.Date]).check(
-  Schema.makeFilter((v: string | Date) => isValidDate(v) || "a parseable date")
+  Schema.makeFilter((v: string | Date) => isValidDate(v) || "expected a parseable date")
 )
 
 /** One message. Extra fields are allowed; the ones the analysis uses are strict. */
@@ -72,9 +72,23 @@ const decodeDocument = Schema.decodeUnknownEffect(SourceDocument)
 
 const label = (v: string | null | undefined): string | undefined => (v == null || v === "" ? undefined : v)
 
-/** One line naming the first problem, e.g. `conversation.tweets[2].inbound: Missing key`. */
-const oneLine = (issue: SchemaIssue.Issue): string =>
-  formatIssue(issue).split("\n").map((l: string) => l.trim()).filter((l: string) => l.length > 0).join(" ")
+/** `["conversation"]["tweets"][0]["text"]` → `conversation.tweets[0].text` */
+const readablePath = (path: string): string =>
+  path.replace(/\["([^"]*)"\]/g, ".$1").replace(/^\./, "")
+
+/**
+ * One line naming the first problem, e.g. `conversation.tweets[2].inbound: missing` or
+ * `conversation.tweets: expected array`.
+ */
+const oneLine = (issue: SchemaIssue.Issue): string => {
+  const text = formatIssue(issue).split("\n").map((l: string) => l.trim()).filter((l: string) => l.length > 0).join(" ")
+  const m = /^(.*) at ((?:\[[^\]]*\])+)$/.exec(text)
+  if (m === null) return text
+  const [, what, at] = m
+  const field = readablePath(at!)
+  if (what === "Missing key" && /\.tweets\[0\]$/.test(field)) return `${field.slice(0, -3)}: empty (at least one message is needed)`
+  return `${field}: ${what === "Missing key" ? "missing" : what!.charAt(0).toLowerCase() + what!.slice(1)}`
+}
 
 /** Decodes a raw source document; anything unusable is an `InvalidSourceDocument` naming the field. */
 export const decodeConversation = (record: SourceRecord): Effect.Effect<Conversation, InvalidSourceDocument> =>

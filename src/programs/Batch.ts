@@ -156,6 +156,7 @@ export const runBatch = Effect.fn("runBatch")(function*() {
 
   const previous = (yield* storeOp(jobs.load(settings.jobName))) ?? initialJobState(settings.jobName, new Date(startedMs))
   const iteration = previous.data.iteration + 1
+  yield* Effect.annotateLogsScoped({ job: settings.jobName, iteration })
   const tracker = new CheckpointTracker(previous.last_processed_object_id)
   const counters = newCounters()
 
@@ -263,4 +264,4 @@ export const runBatch = Effect.fn("runBatch")(function*() {
     `batch ${iteration} done: ${batch.records_processed} processed, ${batch.records_persisted} persisted, ${batch.errors} dead-lettered in ${batch.duration_seconds}s`
   )
   return batch
-})
+}, Effect.scoped)
