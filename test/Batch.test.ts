@@ -4,6 +4,9 @@ import { TestClock } from "effect/testing"
 import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
 import { runBatch } from "../src/programs/Batch.ts"
 import { resetState } from "../src/programs/Stats.ts"
+import { ConversationStore } from "../src/services/ConversationStore.ts"
+import { makeMemoryConversationStore } from "../src/services/MemoryConversationStore.ts"
+import { MemoryJobStateStore } from "../src/services/MemoryJobStateStore.ts"
 import { fixedScores, memoryWorld, oid, records, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
 
 /** A deterministic PRNG (mulberry32) for property-style runs over many seeds. */
@@ -240,5 +243,43 @@ describe("runBatch", () => {
       yield* runBatch().pipe(Effect.provide(layer))
       assert.strictEqual(world.store.deadLetters.get(oid(0))?.status, "resolved")
       assert.strictEqual(world.store.results.size, 1)
+    }))
+})
+
+describe("runBatch and open dead letters", () => {
+  it.effect("a success resolves its open dead letter; records without one cost no resolve call", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(6))
+      const memory = makeMemoryConversationStore(world.store)
+      const resolveCalls: Array<string> = []
+      const counting = Layer.succeed(ConversationStore, {
+        ...memory,
+        resolveDeadLetter: (id, at) => Effect.sync(() => resolveCalls.push(id)).pipe(Effect.andThen(memory.resolveDeadLetter(id, at)))
+      })
+      const layer = Layer.mergeAll(
+        counting,
+        MemoryJobStateStore.layer(world.states),
+        scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer,
+        testSettings({ batchSize: 3 })
+      )
+      world.store.deadLetters.set(oid(4), {
+        source_object_id: oid(4),
+        conversation_id: `conv_${oid(4)}`,
+        job_name: JOB,
+        analysis_version: "4.2.0",
+        status: "open",
+        error: { tag: "AnalyzerError", reason: "NotFound", message: "model", retriable: false, http_status: 404, field: null, attempts: 1 },
+        attempts: 1,
+        failures: 1,
+        first_failed_at: "2024-01-01T00:00:00.000Z",
+        last_failed_at: "2024-01-01T00:00:00.000Z",
+        resolved_at: null
+      })
+      yield* runBatch().pipe(Effect.provide(layer))
+      assert.strictEqual(world.store.deadLetters.get(oid(4))?.status, "open")
+      yield* runBatch().pipe(Effect.provide(layer))
+      assert.strictEqual(world.store.deadLetters.get(oid(4))?.status, "resolved")
+      assert.strictEqual(world.store.results.size, 6)
+      assert.deepStrictEqual(resolveCalls, [oid(4)])
     }))
 })

@@ -51,6 +51,8 @@ export interface DeadLetterFilter {
   /** Matches `error.tag` or `error.reason`. */
   readonly errorTag?: string | undefined
   readonly ids?: ReadonlyArray<string> | undefined
+  /** Only source ids greater than this one (ObjectId hex strings order like the ids). */
+  readonly afterId?: string | undefined
   readonly limit?: number | undefined
 }
 

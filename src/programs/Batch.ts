@@ -16,6 +16,8 @@ import { Shutdown } from "../services/Shutdown.ts"
 import * as Metrics from "./Metrics.ts"
 import { withRetry } from "./Retry.ts"
 
+const OPEN_DEAD_LETTER_CAP = 10_000
+
 /** Retries for store operations before the store counts as unreachable (run-fatal). */
 const STORE_RETRY = { baseDelayMs: 1000, maxRetries: 3 }
 
@@ -59,7 +61,12 @@ interface Counters {
  * Runs one record through decode, analysis (with retries) and persistence. Ends in a stored
  * result or a dead letter; fails only with a run-fatal error.
  */
-export const processRecord = Effect.fn("processRecord")(function*(record: SourceRecord, counters: Counters) {
+export const processRecord = Effect.fn("processRecord")(function*(
+  record: SourceRecord,
+  counters: Counters,
+  /** False when the record is known to have no open dead letter (saves a write per record). */
+  mayHaveDeadLetter: (id: string) => boolean = () => true
+) {
   const settings = yield* Settings
   const store = yield* ConversationStore
   const analyzer = yield* Analyzer
@@ -115,7 +122,9 @@ export const processRecord = Effect.fn("processRecord")(function*(record: Source
   yield* storeOp(store.upsertResult(result))
   counters.persisted++
   yield* Metric.update(Metrics.recordsPersisted, 1)
-  yield* storeOp(store.resolveDeadLetter(record.id, result.analysis_metadata.processed_timestamp))
+  if (mayHaveDeadLetter(record.id)) {
+    yield* storeOp(store.resolveDeadLetter(record.id, result.analysis_metadata.processed_timestamp))
+  }
   if (usage !== undefined) {
     counters.usage = addUsage(counters.usage, usage)
     yield* Metric.update(Metrics.tokensIn, usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens)
@@ -159,6 +168,17 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   yield* Effect.annotateLogsScoped({ job: settings.jobName, iteration })
   const tracker = new CheckpointTracker(previous.last_processed_object_id)
   const counters = newCounters()
+
+  // Records after the checkpoint with an open dead letter (a re-run after --reset-state): only
+  // those need resolving when they succeed. Past the cap, every success tries to resolve.
+  const openDeadLetters = yield* storeOp(store.listDeadLetters({
+    status: "open",
+    afterId: previous.last_processed_object_id ?? undefined,
+    limit: OPEN_DEAD_LETTER_CAP
+  }))
+  const mayHaveDeadLetter = openDeadLetters.length >= OPEN_DEAD_LETTER_CAP
+    ? () => true
+    : ((ids: ReadonlySet<string>) => (id: string) => ids.has(id))(new Set(openDeadLetters.map((d) => d.source_object_id)))
 
   let state: JobState = { ...previous, status: "running", last_updated: startedAt, data: { ...previous.data, iteration } }
   yield* storeOp(jobs.save(state))
@@ -221,7 +241,7 @@ export const runBatch = Effect.fn("runBatch")(function*() {
     Stream.tap((record) => Effect.sync(() => tracker.register(record.id))),
     Stream.mapEffect(
       (record) =>
-        processRecord(record, counters).pipe(
+        processRecord(record, counters, mayHaveDeadLetter).pipe(
           Effect.andThen(() => {
             counters.processed++
             return Metric.update(Metrics.recordsProcessed, 1).pipe(

@@ -50,7 +50,8 @@ const firstAfter = (sources: ReadonlyArray<SourceRecord>, after: string | null):
 const matches = (d: DeadLetter, f: DeadLetterFilter): boolean =>
   (f.status === undefined || d.status === f.status) &&
   (f.errorTag === undefined || d.error.tag === f.errorTag || d.error.reason === f.errorTag) &&
-  (f.ids === undefined || f.ids.includes(d.source_object_id))
+  (f.ids === undefined || f.ids.includes(d.source_object_id)) &&
+  (f.afterId === undefined || d.source_object_id > f.afterId)
 
 export const makeMemoryConversationStore = (state: MemoryStoreState): ConversationStore["Service"] =>
   ConversationStore.of({

@@ -212,7 +212,14 @@ export class MongoConversationStore {
         const query: Filter<Document> = {
           ...(filter.status !== undefined ? { status: filter.status } : {}),
           ...(filter.errorTag !== undefined ? { $or: [{ "error.tag": filter.errorTag }, { "error.reason": filter.errorTag }] } : {}),
-          ...(filter.ids !== undefined ? { source_object_id: { $in: [...filter.ids] } } : {})
+          ...(filter.ids !== undefined || filter.afterId !== undefined
+            ? {
+              source_object_id: {
+                ...(filter.ids !== undefined ? { $in: [...filter.ids] } : {}),
+                ...(filter.afterId !== undefined ? { $gt: filter.afterId } : {})
+              }
+            }
+            : {})
         }
         const sort: Sort = { last_failed_at: -1, source_object_id: 1 }
         return mongo.use("ConversationStore.listDeadLetters", () => {

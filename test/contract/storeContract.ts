@@ -262,6 +262,8 @@ export const storeContract = (subject: StoreUnderTest): void => {
       assert.deepStrictEqual(yield* list({ errorTag: "NoSuchTag" }), [])
       assert.deepStrictEqual(yield* list({ ids: [oid(1), oid(4), oid(9)] }), [4, 1].map(oid))
       assert.deepStrictEqual(yield* list({ ids: [] }), [])
+      assert.deepStrictEqual(yield* list({ afterId: oid(3) }), [4, 5].map(oid))
+      assert.deepStrictEqual(yield* list({ status: "open", afterId: oid(3), ids: [oid(1), oid(5)] }), [oid(5)])
       assert.deepStrictEqual(yield* list({ limit: 2 }), [2, 4].map(oid))
       assert.deepStrictEqual(yield* list({ limit: 0 }), [])
       assert.deepStrictEqual(
