@@ -11,7 +11,7 @@ import {
 import { OBJECT_ID_PATTERN, type SourceRecord } from "../domain/Source.ts"
 import { ConversationStore, type DeadLetterCount } from "./ConversationStore.ts"
 import { Mongo } from "./MongoClient.ts"
-import { decodeStored, isDuplicateKey, isNamespaceNotFound, isNotImplemented, isUnauthorized } from "./mongoErrors.ts"
+import { decodeStored, isDuplicateKey, isNamespaceNotFound, isNotImplemented, isUnauthorized, upsertWithRetryOnDuplicate } from "./mongoErrors.ts"
 
 /** Every source `_id` that is an ObjectId: `$gte` the smallest one (range queries only match their own BSON type). */
 const MIN_OBJECT_ID = new ObjectId("000000000000000000000000")
@@ -171,7 +171,8 @@ export class MongoConversationStore {
       /** One atomic update with the same outcome as `foldDeadLetter` (no pipeline update: FerretDB lacks it). */
       const upsertDeadLetter = (input: DeadLetterInput): Effect.Effect<void, StoreError> =>
         mongo.use("ConversationStore.upsertDeadLetter", async () => {
-          const write = () =>
+          // A concurrent upsert may insert the document first: the retry then updates it.
+          await upsertWithRetryOnDuplicate(() =>
             deadLetters.updateOne(
               { source_object_id: input.source_object_id },
               {
@@ -189,13 +190,7 @@ export class MongoConversationStore {
               },
               { upsert: true }
             )
-          try {
-            await write()
-          } catch (error) {
-            // a concurrent upsert inserted the document first: now the update matches it
-            if (!isDuplicateKey(error)) throw error
-            await write()
-          }
+          )
         }).pipe(Effect.withSpan("ConversationStore.upsertDeadLetter"))
 
       const resolveDeadLetter = (sourceId: string, at: string): Effect.Effect<boolean, StoreError> =>

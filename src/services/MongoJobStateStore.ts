@@ -6,7 +6,7 @@ import { Lease, leaseAvailable, type LeaseAttempt } from "../domain/Lease.ts"
 import { JOB_STATE_COLLECTION } from "../domain/Result.ts"
 import { JobStateStore } from "./JobStateStore.ts"
 import { Mongo } from "./MongoClient.ts"
-import { decodeStored, isDuplicateKey, isNamespaceNotFound } from "./mongoErrors.ts"
+import { decodeStored, isDuplicateKey, isNamespaceNotFound, upsertWithRetryOnDuplicate } from "./mongoErrors.ts"
 
 /** The fields `save` writes and `reset` removes; the `lease` beside them is never clobbered. */
 const STATE_FIELDS: ReadonlyArray<string> = Object.keys(JobState.fields).filter((f) => f !== "job_name")
@@ -57,7 +57,8 @@ export class MongoJobStateStore {
 
       const save = (state: JobState): Effect.Effect<void, StoreError> =>
         mongo.use("JobStateStore.save", async () => {
-          const write = () =>
+          // A concurrent upsert may insert the document first: the retry then updates it.
+          await upsertWithRetryOnDuplicate(() =>
             states.updateOne(
               { job_name: state.job_name },
               {
@@ -65,12 +66,7 @@ export class MongoJobStateStore {
               },
               { upsert: true }
             )
-          try {
-            await write()
-          } catch (error) {
-            if (!isDuplicateKey(error)) throw error
-            await write()
-          }
+          )
         }).pipe(Effect.withSpan("JobStateStore.save"))
 
       const reset = (jobName: string): Effect.Effect<void, StoreError> =>

@@ -66,6 +66,19 @@ const codeName = (error: MongoError): string | undefined =>
 export const isDuplicateKey = (error: unknown): boolean =>
   error instanceof MongoError && DUPLICATE_KEY_CODES.has(serverCode(error) ?? -1)
 
+/**
+ * Runs an upserting write once more when it lost an insert race (E11000): the document the
+ * other writer inserted now exists, so the second try updates it instead.
+ */
+export const upsertWithRetryOnDuplicate = async <A>(write: () => Promise<A>): Promise<A> => {
+  try {
+    return await write()
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error
+    return await write()
+  }
+}
+
 /** True when the server does not implement the command or option (FerretDB answers code 238). */
 export const isNotImplemented = (error: unknown): boolean =>
   error instanceof MongoServerError && (error.code === NOT_IMPLEMENTED || error.codeName === "NotImplemented")
