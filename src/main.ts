@@ -89,7 +89,9 @@ class ExitCode extends Error {
 }
 
 const failWith = (code: number, message: string) =>
-  Effect.sync(() => process.stderr.write(`error: ${message}\n`)).pipe(Effect.andThen(Effect.fail(new ExitCode(code))))
+  Effect.sync(() => process.stderr.write(`error: ${message.replace(/\s*[\r\n]+\s*/g, " ")}\n`)).pipe(
+    Effect.andThen(Effect.fail(new ExitCode(code)))
+  )
 
 const isMemory = (s: JobSettings) => Redacted.value(s.mongoUri) === "memory"
 

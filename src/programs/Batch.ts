@@ -22,6 +22,13 @@ const OPEN_DEAD_LETTER_CAP = 10_000
 const STORE_RETRY = { baseDelayMs: 1000, maxRetries: 3 }
 
 /** A store operation with its own retries; once they are spent the run stops. */
+/**
+ * A store operation tried once, for the last words of a run that is already failing (the
+ * final job-state save, the lease release): no backoff that would delay the exit.
+ */
+export const storeOpOnce = <A, R>(effect: Effect.Effect<A, StoreError, R>): Effect.Effect<A, RunFatal, R> =>
+  Effect.mapError(effect, (error) => new RunFatal({ message: `MongoDB ${error.operation} failed: ${error.message}` }))
+
 export const storeOp = <A, R>(effect: Effect.Effect<A, StoreError, R>): Effect.Effect<A, RunFatal, R> =>
   withRetry(effect, STORE_RETRY, (error, attempt) =>
     Effect.logWarning(`store ${error.operation} failed (${error.reason}), retry ${attempt}: ${error.message}`)).pipe(
@@ -188,10 +195,10 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   let saved = previous.last_processed_object_id
   let saving = false
   let dirty = false
-  const saveCheckpoint = (status: JobState["status"]) =>
+  const saveCheckpoint = (status: JobState["status"], once = false) =>
     Effect.gen(function*() {
       state = { ...state, status, last_processed_object_id: tracker.current, last_updated: yield* isoNow }
-      yield* storeOp(jobs.save(state))
+      yield* (once ? storeOpOnce : storeOp)(jobs.save(state))
       saved = state.last_processed_object_id
     })
   const flush: Effect.Effect<void, RunFatal> = Effect.suspend(() => {
@@ -221,14 +228,14 @@ export const runBatch = Effect.fn("runBatch")(function*() {
       estimated_cost_usd: counters.cost
     })))
 
-  const finish = (status: JobState["status"]) =>
+  const finish = (status: JobState["status"], once = false) =>
     Effect.gen(function*() {
       const batch = yield* stats()
       state = {
         ...state,
         data: { iteration, batch_stats: batch, total_stats: addToTotals(previous.data.total_stats ?? emptyTotals, batch) }
       }
-      yield* saveCheckpoint(status)
+      yield* saveCheckpoint(status, once)
       return batch
     })
 
@@ -252,11 +259,17 @@ export const runBatch = Effect.fn("runBatch")(function*() {
       { concurrency: settings.concurrency, unordered: true }
     ),
     Stream.runDrain,
+    // Interrupted after a stop request whose grace period ran out: record what finished.
+    // Any other interruption (the lease was lost to another instance) must not write: the
+    // job state is no longer this instance's.
     Effect.onInterrupt(() =>
-      finish("stopped").pipe(
-        Effect.tap(() => Effect.logWarning(`batch ${iteration} interrupted; checkpoint ${tracker.current ?? "none"} saved`)),
-        Effect.ignore
-      )
+      Effect.suspend(() =>
+        shutdown.isRequested()
+          ? finish("stopped", true).pipe(
+            Effect.tap(() => Effect.logWarning(`batch ${iteration} interrupted; checkpoint ${tracker.current ?? "none"} saved`))
+          )
+          : Effect.logWarning(`batch ${iteration} interrupted; job state left to the lease holder`)
+      ).pipe(Effect.ignore)
     ),
     Effect.exit
   )
@@ -264,7 +277,7 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   const health = yield* JobHealth
   if (exit._tag === "Failure") {
     health.fatal = exit.cause.reasons.map((r) => (r._tag === "Fail" ? String((r.error as { message?: unknown }).message) : r._tag)).join("; ")
-    yield* finish("failed").pipe(Effect.ignore)
+    yield* finish("failed", true).pipe(Effect.ignore)
     return yield* Effect.failCause(exit.cause)
   }
   const batch = yield* finish(shutdown.isRequested() ? "stopped" : "completed")

@@ -3,7 +3,7 @@ import { RunFatal } from "../domain/Errors.ts"
 import { JobStateStore } from "../services/JobStateStore.ts"
 import { Settings } from "../services/Settings.ts"
 import { Shutdown } from "../services/Shutdown.ts"
-import { storeOp } from "./Batch.ts"
+import { storeOp, storeOpOnce } from "./Batch.ts"
 
 /**
  * Runs `program` while holding the job's lease, so that only one instance works on a job at
@@ -59,6 +59,6 @@ export const withLease = <A, E, R>(program: Effect.Effect<A, E, R>, options: { r
 
     return yield* program.pipe(
       Effect.raceFirst(renew),
-      Effect.ensuring(storeOp(jobs.releaseLease(jobName, owner)).pipe(Effect.ignore))
+      Effect.ensuring(storeOpOnce(jobs.releaseLease(jobName, owner)).pipe(Effect.ignore))
     )
   })

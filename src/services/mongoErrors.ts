@@ -172,7 +172,12 @@ export const scrub = (text: string, secrets: ReadonlyArray<string> = []): string
   let out = redactUri(text)
   // longest first, so that a secret containing another one is replaced whole
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (secret !== "") out = out.split(secret).join("***")
+    if (secret === "") continue
+    // A very short password would match inside ordinary words ("p" in "password"): replace it
+    // only where it stands on its own, which is how a message could carry it.
+    out = secret.length >= 4
+      ? out.split(secret).join("***")
+      : out.replace(new RegExp(`(?<![A-Za-z0-9])${secret.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![A-Za-z0-9])`, "g"), "***")
   }
   return out
 }
@@ -181,7 +186,7 @@ const detailOf = (error: MongoError): string => {
   const code = serverCode(error)
   const name = codeName(error)
   const suffix = code === undefined ? "" : name === undefined ? ` [code ${code}]` : ` [code ${code} ${name}]`
-  return `${error.name}: ${error.message}${suffix}`
+  return `${error.name}: ${error.message.replace(/\s*[\r\n]+\s*/g, " ")}${suffix}`
 }
 
 /**
