@@ -1,5 +1,5 @@
-import { Cause, Effect, Layer, Stream } from "effect"
-import { type Document, type Filter, type FindCursor, ObjectId, type Sort } from "mongodb"
+import { Cause, Effect, Exit, Layer, Request, RequestResolver, Stream } from "effect"
+import { type Document, type Filter, type FindCursor, MongoBulkWriteError, ObjectId, type Sort } from "mongodb"
 import { DeadLetter, type DeadLetterFilter, type DeadLetterInput } from "../domain/DeadLetter.ts"
 import { StoreError } from "../domain/Errors.ts"
 import {
@@ -11,6 +11,13 @@ import {
 import { OBJECT_ID_PATTERN, type SourceRecord } from "../domain/Source.ts"
 import { ConversationStore, type DeadLetterCount } from "./ConversationStore.ts"
 import { Mongo } from "./MongoClient.ts"
+
+class UpsertResult extends Request.Class<{ readonly result: AgenticAnalysis }, void, StoreError> {}
+
+const allDuplicateKeys = (error: MongoBulkWriteError): boolean => {
+  const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]
+  return errors.length > 0 && errors.every((e) => e.code === 11000)
+}
 import { decodeStored, isDuplicateKey, isNamespaceNotFound, isNotImplemented, isUnauthorized, upsertWithRetryOnDuplicate } from "./mongoErrors.ts"
 
 /** Every source `_id` that is an ObjectId: `$gte` the smallest one (range queries only match their own BSON type). */
@@ -157,16 +164,28 @@ export class MongoConversationStore {
         )
       }
 
-      const upsertResult = (result: AgenticAnalysis): Effect.Effect<void, StoreError> =>
+      // Results finishing together (same tick, e.g. a fast analyzer at high concurrency) go to
+      // the server as one unordered bulk write; a lone result is a bulk of one. Each caller
+      // still waits for its own write: "persisted as it completes" holds.
+      const upsertResolver = RequestResolver.make<UpsertResult>((entries) =>
         mongo.use("ConversationStore.upsertResult", async () => {
           try {
-            await results.updateOne({ source_object_id: result.source_object_id }, { $set: result }, { upsert: true })
+            await results.bulkWrite(
+              entries.map(({ request: { result } }) => ({
+                updateOne: { filter: { source_object_id: result.source_object_id }, update: { $set: result }, upsert: true }
+              })),
+              { ordered: false }
+            )
           } catch (error) {
             // Two upserts of a new key race: the unique index lets one insert; the other
             // writer's result for the same record is already there.
-            if (!isDuplicateKey(error)) throw error
+            if (!(error instanceof MongoBulkWriteError) || !allDuplicateKeys(error)) throw error
           }
-        }).pipe(Effect.withSpan("ConversationStore.upsertResult"))
+        }).pipe(Effect.andThen(Effect.sync(() => entries.forEach((entry) => entry.completeUnsafe(Exit.void)))))
+      ).pipe(RequestResolver.batchN(1000))
+
+      const upsertResult = (result: AgenticAnalysis): Effect.Effect<void, StoreError> =>
+        Effect.request(new UpsertResult({ result }), upsertResolver).pipe(Effect.withSpan("ConversationStore.upsertResult"))
 
       /** One atomic update with the same outcome as `foldDeadLetter` (no pipeline update: FerretDB lacks it). */
       const upsertDeadLetter = (input: DeadLetterInput): Effect.Effect<void, StoreError> =>
