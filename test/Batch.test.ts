@@ -7,6 +7,7 @@ import { resetState } from "../src/programs/Stats.ts"
 import { ConversationStore } from "../src/services/ConversationStore.ts"
 import { makeMemoryConversationStore } from "../src/services/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "../src/services/MemoryJobStateStore.ts"
+import { makeShutdown, Shutdown } from "../src/services/Shutdown.ts"
 import { fixedScores, memoryWorld, oid, records, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
 
 /** A deterministic PRNG (mulberry32) for property-style runs over many seeds. */
@@ -281,5 +282,27 @@ describe("runBatch and open dead letters", () => {
       assert.strictEqual(world.store.deadLetters.get(oid(4))?.status, "resolved")
       assert.strictEqual(world.store.results.size, 6)
       assert.deepStrictEqual(resolveCalls, [oid(4)])
+    }))
+})
+
+describe("runBatch and a stop request", () => {
+  it.effect("takes no new record after the request; the ones in flight finish; status stopped", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(10))
+      const shutdown = makeShutdown()
+      const analyzer = scriptedAnalyzer(() => Effect.sleep(1_000).pipe(Effect.as(fixedScores)))
+      const fiber = yield* runBatch().pipe(
+        Effect.provideService(Shutdown, shutdown.signal),
+        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({ concurrency: 2 }))),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust(500)
+      shutdown.request()
+      yield* TestClock.adjust(5_000)
+      const stats = yield* Fiber.join(fiber)
+      assert.strictEqual(analyzer.calls.size, 2)
+      assert.strictEqual(stats.records_persisted, 2)
+      assert.strictEqual(world.states.get(JOB)?.status, "stopped")
+      assert.strictEqual(world.states.get(JOB)?.last_processed_object_id, oid(1))
     }))
 })

@@ -248,7 +248,9 @@ export const runBatch = Effect.fn("runBatch")(function*() {
     Stream.tap((record) => Effect.sync(() => tracker.register(record.id))),
     Stream.mapEffect(
       (record) =>
-        processRecord(record, counters, mayHaveDeadLetter).pipe(
+        // A stream chunk can hold the whole batch, so the request is checked per record too;
+        // a record skipped here stays unfinished and the checkpoint stops before it.
+        shutdown.isRequested() ? Effect.void : processRecord(record, counters, mayHaveDeadLetter).pipe(
           Effect.andThen(() => {
             counters.processed++
             return Metric.update(Metrics.recordsProcessed, 1).pipe(

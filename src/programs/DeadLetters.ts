@@ -7,7 +7,7 @@ import { Settings } from "../services/Settings.ts"
 import { newCounters, processRecord, storeOp } from "./Batch.ts"
 import { formatBatchResults } from "./Reports.ts"
 
-const pad = (s: string, n: number) => (s.length >= n ? `${s.slice(0, n - 1)}… ` : s.padEnd(n + 1))
+const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}… ` : s.padEnd(n + 1))
 
 export const formatDeadLetterTable = (rows: ReadonlyArray<DeadLetter>): string =>
   [
