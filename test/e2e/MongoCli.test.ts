@@ -1,0 +1,140 @@
+import * as fs from "node:fs"
+import { afterAll, assert, describe, it } from "vitest"
+import { DEAD_LETTER_COLLECTION } from "../../src/domain/Result.ts"
+import {
+  anthropicEnv,
+  connect,
+  countResults,
+  dbArgs,
+  dbView,
+  drain,
+  dropDb,
+  E2E_SETTINGS,
+  e2eMongoUri,
+  errorLines,
+  freshDbName,
+  reportValue,
+  runCliE2e,
+  seedSources,
+  startCli,
+  tempDir,
+  waitUntil,
+  withDb,
+  writeConfig
+} from "../support/e2e.ts"
+import { checkInvariant } from "../support/invariant.ts"
+import { startFerretDb } from "../support/mongo-server.ts"
+import { startSlowClaude } from "../support/slowClaude.ts"
+
+const uri = e2eMongoUri("test/e2e/MongoCli.test.ts")
+const dir = tempDir("mongo")
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+const assertClean = async (mongoUri: string, dbName: string) => {
+  const report = await checkInvariant(mongoUri, dbName)
+  assert.deepStrictEqual(report.lost, [], "lost")
+  assert.deepStrictEqual(report.duplicated, [], "duplicated")
+  assert.deepStrictEqual(report.both, [], "result and open dead letter")
+  return report
+}
+
+describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurrent: true }, () => {
+  it("drains 200 records in batches of 100, exactly once, again after --reset-state, and --stats-only tells the truth", async () => {
+    const db = freshDbName()
+    const logDir = tempDir("mongo-logs", dir)
+    try {
+      const seeded = await seedSources(uri, db, 200, 13)
+      const config = writeConfig(dir, E2E_SETTINGS, "drain.yaml")
+      const args = [...dbArgs(uri, db, logDir), "--config", config, "--batch-size", "100", "--llm", "heuristic"]
+
+      assert.deepStrictEqual(await drain(args), [100, 100, 0])
+      const view = await dbView(uri, db)
+      assert.strictEqual(view.sources, 200)
+      assert.strictEqual(view.results + view.openDeadLetters, 200)
+      assert.strictEqual(view.results, 187)
+      assert.deepStrictEqual(view.openByTag, { InvalidSourceDocument: 13 })
+      const deadIds = await withDb(uri, db, (d) => d.collection(DEAD_LETTER_COLLECTION).distinct("source_object_id"))
+      assert.deepStrictEqual([...deadIds].sort(), [...seeded.malformedIds].sort())
+      assert.strictEqual(view.state.status, "completed")
+      assert.strictEqual(view.state.last_processed_object_id, seeded.ids.at(-1))
+      await assertClean(uri, db)
+
+      // Start again from the first record: everything is analyzed again, nothing is added.
+      const reset = await runCliE2e([...args, "--reset-state", "--single-batch"])
+      assert.strictEqual(reset.code, 0, reset.stderr)
+      assert.strictEqual(reportValue(reset.stdout, "Records Processed"), "100")
+      assert.deepStrictEqual(await drain(args), [100, 0])
+      const again = await dbView(uri, db)
+      assert.strictEqual(again.results, 187)
+      assert.strictEqual(again.openDeadLetters, 13)
+      assert.strictEqual(again.resolvedDeadLetters, 0)
+      const failures = await withDb(uri, db, (d) => d.collection(DEAD_LETTER_COLLECTION).distinct("failures"))
+      assert.deepStrictEqual(failures, [2], "each malformed record failed once per pass")
+      await assertClean(uri, db)
+
+      // 1,000 newer sources make the backlog (and the separators) visible.
+      await seedSources(uri, db, 1000)
+      const before = await dbView(uri, db)
+      const stats = await runCliE2e([...args, "--stats-only"])
+      assert.strictEqual(stats.code, 0, stats.stderr)
+      assert.strictEqual(reportValue(stats.stdout, "Agentic Analysis Records"), "187")
+      assert.strictEqual(reportValue(stats.stdout, "Latest Results"), "10")
+      assert.strictEqual(reportValue(stats.stdout, "Source Records"), "1,200")
+      assert.strictEqual(reportValue(stats.stdout, "Backlog"), "1,000")
+      assert.strictEqual(reportValue(stats.stdout, "Open Dead Letters"), "13 (InvalidSourceDocument: 13)")
+      assert.strictEqual(reportValue(stats.stdout, "Job Status"), "completed")
+      assert.strictEqual(reportValue(stats.stdout, "Last Processed ID"), seeded.ids.at(-1))
+      assert.strictEqual(stats.stdout.match(/^ {2}• conv_[0-9a-f]{24} - \S+ - heuristic/gm)?.length, 10)
+      // --stats-only writes nothing
+      assert.deepStrictEqual(await dbView(uri, db), before)
+      await assertClean(uri, db)
+    } finally {
+      await dropDb(uri, db)
+    }
+  }, 180_000)
+
+  it("the server dies in the middle of a batch: one clear error, exit 1; after a restart nothing is lost or duplicated", async () => {
+    const ferret = await startFerretDb()
+    const slow = await startSlowClaude({ delayMs: 300 })
+    const db = freshDbName()
+    const logDir = tempDir("kill-logs", dir)
+    try {
+      await seedSources(ferret.uri, db, 100)
+      const config = writeConfig(dir, { ...E2E_SETTINGS, mongodb: { server_selection_timeout_ms: 1500 } }, "kill.yaml")
+      const args = [...dbArgs(ferret.uri, db, logDir), "--config", config, "--llm", "anthropic", "--batch-size", "100", "--concurrency", "4"]
+      const child = startCli([...args, "--single-batch"], { env: anthropicEnv(slow.url), timeoutMs: 100_000 })
+
+      const client = await connect(ferret.uri)
+      try {
+        await waitUntil("the first results", async () => (await countResults(client, db)) >= 4, 30_000)
+      } finally {
+        await client.close()
+      }
+      const persisted = slow.answered()
+      assert.isBelow(persisted, 60, "the batch was still running when the server died")
+      ferret.kill()
+      const killedAt = Date.now()
+
+      const r = await child.exited
+      const seconds = (r.endedAt - killedAt) / 1000
+      process.stderr.write(`MongoCli e2e: the CLI exited ${seconds.toFixed(1)} s after the server was killed\n`)
+      assert.strictEqual(r.code, 1, `${r.signal}\n${r.stderr}`)
+      const lines = errorLines(r.stderr)
+      assert.strictEqual(lines.length, 1, r.stderr)
+      assert.include(lines[0], "MongoDB")
+      assert.notMatch(r.stderr, /^\s+at /m, "no stack trace")
+      assert.isBelow(seconds, 45)
+
+      await ferret.restart()
+      slow.delayMs = 0
+      const runs = await drain(args, { env: anthropicEnv(slow.url) })
+      assert.strictEqual(runs.at(-1), 0)
+      const report = await assertClean(ferret.uri, db)
+      assert.strictEqual(report.results, 100)
+      assert.strictEqual(report.openDeadLetters, 0)
+    } finally {
+      await slow.close()
+      await ferret.stop()
+    }
+  }, 150_000)
+})
