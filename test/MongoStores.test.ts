@@ -2,6 +2,7 @@ import { createServer } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Redacted, Stream } from "effect"
 import {
+  MongoBulkWriteError,
   MongoError,
   MongoMissingCredentialsError,
   MongoNetworkError,
@@ -51,6 +52,13 @@ describe("mongoErrors.toStoreError", () => {
     assert.strictEqual(e.operation, "ConversationStore.readAfter")
     assert.include(e.message, "connection 3 to 10.0.0.5:27017 closed")
     assert.strictEqual(reasonOf(new MongoServerSelectionError("Server selection timed out after 10000 ms", noTopology)), "Unavailable")
+  })
+
+  it("a bulk write that lost its connection is Unavailable; one with per-write errors is not", () => {
+    const lost = new MongoBulkWriteError(new MongoNetworkError("connection 5 to 127.0.0.1:27017 closed"), {} as never)
+    assert.strictEqual(reasonOf(lost), "Unavailable")
+    const rejected = new MongoBulkWriteError({ message: "write failed", code: 121, writeErrors: [{ code: 121 }] } as never, {} as never)
+    assert.strictEqual(reasonOf(rejected), "Unknown")
   })
 
   it("timeouts are Timeout and retriable", () => {

@@ -15,10 +15,10 @@ import { Mongo } from "./MongoClient.ts"
 class UpsertResult extends Request.Class<{ readonly result: AgenticAnalysis }, void, StoreError> {}
 
 const allDuplicateKeys = (error: MongoBulkWriteError): boolean => {
-  const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]
+  const errors = writeErrorsOf(error)
   return errors.length > 0 && errors.every((e) => e.code === 11000)
 }
-import { decodeStored, isDuplicateKey, isNamespaceNotFound, isNotImplemented, isUnauthorized, upsertWithRetryOnDuplicate } from "./mongoErrors.ts"
+import { decodeStored, isDuplicateKey, isNamespaceNotFound, isNotImplemented, isUnauthorized, upsertWithRetryOnDuplicate, writeErrorsOf } from "./mongoErrors.ts"
 
 /** Every source `_id` that is an ObjectId: `$gte` the smallest one (range queries only match their own BSON type). */
 const MIN_OBJECT_ID = new ObjectId("000000000000000000000000")

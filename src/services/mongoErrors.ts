@@ -1,4 +1,5 @@
 import {
+  MongoBulkWriteError,
   MongoError,
   MongoMissingCredentialsError,
   MongoNetworkError,
@@ -91,6 +92,11 @@ export const isUnauthorized = (error: unknown): boolean =>
 export const isNamespaceNotFound = (error: unknown): boolean =>
   error instanceof MongoServerError && (error.code === 26 || error.codeName === "NamespaceNotFound")
 
+export const writeErrorsOf = (error: MongoBulkWriteError): ReadonlyArray<{ readonly code: number }> => {
+  const errors: unknown = error.writeErrors
+  return (Array.isArray(errors) ? errors : errors === undefined ? [] : [errors]) as ReadonlyArray<{ readonly code: number }>
+}
+
 const classify = (error: MongoError): StoreErrorReason => {
   const code = serverCode(error)
   const name = codeName(error)
@@ -113,6 +119,9 @@ const classify = (error: MongoError): StoreErrorReason => {
     return "Unavailable"
   }
   if (error instanceof MongoParseError) return "Invalid"
+  // A bulk write that failed as a whole with no server answer (no code, no per-write errors)
+  // lost its connection: the driver wraps the network error and drops its class and labels.
+  if (error instanceof MongoBulkWriteError && code === undefined && writeErrorsOf(error).length === 0) return "Unavailable"
   return "Unknown"
 }
 
