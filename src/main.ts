@@ -97,10 +97,12 @@ const isMemory = (s: JobSettings) => Redacted.value(s.mongoUri) === "memory"
 
 const storeLayer = (settings: JobSettings): Layer.Layer<ConversationStore | JobStateStore, unknown, Settings> =>
   isMemory(settings)
-    ? Layer.suspend(() => {
-      const state = makeMemoryStoreState(loadSourceFile(settings.samplesPath))
-      return Layer.mergeAll(MemoryConversationStore.layer(state), MemoryJobStateStore.layer())
-    })
+    ? Layer.unwrap(
+      Effect.try({
+        try: () => makeMemoryStoreState(loadSourceFile(settings.samplesPath)),
+        catch: (e) => e instanceof ConfigError ? e : new ConfigError({ setting: "demo.samples", message: `demo.samples: ${String(e)}` })
+      }).pipe(Effect.map((state) => Layer.mergeAll(MemoryConversationStore.layer(state), MemoryJobStateStore.layer())))
+    )
     : Layer.mergeAll(MongoConversationStore.layer, MongoJobStateStore.layer).pipe(Layer.provide(Mongo.layer))
 
 /** `--log-level` given on the command line wins over LOG_LEVEL and the YAML key. */

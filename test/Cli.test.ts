@@ -87,3 +87,14 @@ describe("CLI", () => {
     assert.deepStrictEqual(normalizeArgv(["--log-level=ERROR"]), ["--log-level=error"])
   })
 })
+
+describe("CLI with the in-memory store", () => {
+  it("a missing samples file is a setting error naming demo.samples (exit 2)", async () => {
+    const cfg = path.join(logDir, "bad-samples.yaml")
+    fs.writeFileSync(cfg, "demo:\n  samples: /nonexistent/samples.json\n")
+    const r = await runCli([...memory, "--single-batch", "--config", cfg])
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.include(errorLine(r.stderr)[0], "demo.samples")
+    assert.strictEqual(r.stdout, "")
+  })
+})
