@@ -8,16 +8,8 @@ import { ConversationStore } from "../src/services/ConversationStore.ts"
 import { makeMemoryConversationStore } from "../src/services/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "../src/services/MemoryJobStateStore.ts"
 import { makeShutdown, Shutdown } from "../src/services/Shutdown.ts"
-import { fixedScores, memoryWorld, oid, records, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
+import { fixedScores, memoryWorld, oid, prng, records, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
 
-/** A deterministic PRNG (mulberry32) for property-style runs over many seeds. */
-const prng = (seed: number) => () => {
-  seed |= 0
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
 
 const JOB = "conversation_performance_analysis"
 

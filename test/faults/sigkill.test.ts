@@ -17,6 +17,7 @@ import {
   tempDir,
   writeConfig
 } from "../support/e2e.ts"
+import { prng } from "../support/fixtures.ts"
 import { checkInvariant, type InvariantReport } from "../support/invariant.ts"
 import { type SlowClaude, startSlowClaude } from "../support/slowClaude.ts"
 
@@ -34,14 +35,6 @@ const CONCURRENCY = 4
 const BATCH_MS = Math.ceil((TOTAL - MALFORMED) / CONCURRENCY) * DELAY_MS
 const SEEDS = [11, 23, 37, 41]
 
-/** mulberry32, as in test/Batch.test.ts. */
-const prng = (seed: number) => () => {
-  seed |= 0
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
 
 const consistent = (r: InvariantReport, when: string) =>
   assert.deepStrictEqual({ lost: r.lost, duplicated: r.duplicated, both: r.both }, { lost: [], duplicated: [], both: [] }, when)

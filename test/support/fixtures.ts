@@ -98,3 +98,12 @@ export const memoryWorld = (seed: ReadonlyArray<SourceRecord>): MemoryWorld => {
   const states = new Map<string, JobState>()
   return { store, states, layer: Layer.mergeAll(MemoryConversationStore.layer(store), MemoryJobStateStore.layer(states)) }
 }
+
+/** A deterministic PRNG (mulberry32) for property-style runs over many seeds. */
+export const prng = (seed: number) => () => {
+  seed |= 0
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
