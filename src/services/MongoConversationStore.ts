@@ -167,11 +167,26 @@ export class MongoConversationStore {
       // Results finishing together (same tick, e.g. a fast analyzer at high concurrency) go to
       // the server as one unordered bulk write; a lone result is a bulk of one. Each caller
       // still waits for its own write: "persisted as it completes" holds.
+      // Results finishing together (same tick, e.g. a fast analyzer at high concurrency) go to
+      // the server in one round trip; a lone result is a batch of one. Each caller still waits
+      // for its own write, so a result is persisted as it completes. New results (the common
+      // case) are inserted; those that exist already (a re-run) are updated by key. Inserting
+      // first is what makes FerretDB's SQLite backend fast: its updates scan the collection.
       const upsertResolver = RequestResolver.make<UpsertResult>((entries) =>
         mongo.use("ConversationStore.upsertResult", async () => {
+          const docs = entries.map(({ request: { result } }) => result)
+          const existing: Array<AgenticAnalysis> = []
+          try {
+            // Copies: the driver adds an `_id` to what it inserts.
+            await results.insertMany(docs.map((d) => ({ ...d })), { ordered: false })
+          } catch (error) {
+            if (!(error instanceof MongoBulkWriteError) || !allDuplicateKeys(error)) throw error
+            for (const e of writeErrorsOf(error)) existing.push(docs[e.index]!)
+          }
+          if (existing.length === 0) return
           try {
             await results.bulkWrite(
-              entries.map(({ request: { result } }) => ({
+              existing.map((result) => ({
                 updateOne: { filter: { source_object_id: result.source_object_id }, update: { $set: result }, upsert: true }
               })),
               { ordered: false }

@@ -92,9 +92,9 @@ export const isUnauthorized = (error: unknown): boolean =>
 export const isNamespaceNotFound = (error: unknown): boolean =>
   error instanceof MongoServerError && (error.code === 26 || error.codeName === "NamespaceNotFound")
 
-export const writeErrorsOf = (error: MongoBulkWriteError): ReadonlyArray<{ readonly code: number }> => {
+export const writeErrorsOf = (error: MongoBulkWriteError): ReadonlyArray<{ readonly code: number; readonly index: number }> => {
   const errors: unknown = error.writeErrors
-  return (Array.isArray(errors) ? errors : errors === undefined ? [] : [errors]) as ReadonlyArray<{ readonly code: number }>
+  return (Array.isArray(errors) ? errors : errors === undefined ? [] : [errors]) as ReadonlyArray<{ readonly code: number; readonly index: number }>
 }
 
 const classify = (error: MongoError): StoreErrorReason => {
