@@ -1,0 +1,256 @@
+/**
+ * The benchmark: `npm run bench` (full, tens of minutes on FerretDB) or `npm run bench -- --quick`
+ * (BENCH_SIZE=smoke; seconds to a minute). See bench/README.md for the options and BENCHMARKS.md
+ * for the figures.
+ */
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { startFerretDb } from "../test/support/mongo-server.ts"
+import { type LlmFigures, runLlm } from "./llm.ts"
+import { type ChildRun, childRss } from "./memory.ts"
+import { type MemoryOverhead, type MongoOverhead, runMemoryOverhead, runMongoOverhead } from "./overhead.ts"
+import { runScaling, type ScalingRow } from "./scaling.ts"
+import { findPid, log, machineInfo, REPO_ROOT, round, table } from "./support.ts"
+
+const SECTIONS = ["scaling", "overhead", "mongo", "memory", "llm"] as const
+type Section = typeof SECTIONS[number]
+
+const argv = process.argv.slice(2)
+const flag = (name: string): string | undefined => {
+  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`))
+  if (i < 0) return undefined
+  const arg = argv[i]!
+  return arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[i + 1]
+}
+const envInt = (name: string, fallback: number): number => {
+  const v = process.env[name]
+  return v !== undefined && v !== "" ? Number.parseInt(v, 10) : fallback
+}
+
+const smoke = argv.includes("--quick") || process.env.BENCH_SIZE === "smoke"
+const only = new Set<Section>((flag("only")?.split(",") ?? [...SECTIONS]).map((s) => {
+  if (!(SECTIONS as ReadonlyArray<string>).includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(", ")})`)
+  return s as Section
+}))
+const out = path.resolve(flag("out") ?? path.join(REPO_ROOT, smoke ? "bench/results.smoke.json" : "bench/results.json"))
+
+const sizes = smoke
+  ? {
+    scaling: { records: envInt("BENCH_SCALING_RECORDS", 40), analyzerMs: 200, concurrencies: [1, 4, 16, 64] },
+    overhead: { records: envInt("BENCH_MEMORY_RECORDS", 2_000), batchSize: 1000, concurrency: 8 },
+    mongo: { records: envInt("BENCH_MONGO_RECORDS", 300), upsertLoopRecords: envInt("BENCH_UPSERT_RECORDS", 100), batchSize: 1000, concurrency: 8 },
+    rss: { small: envInt("BENCH_RSS_SMALL", 100), large: envInt("BENCH_RSS_LARGE", 500), backlog: envInt("BENCH_RSS_BACKLOG", 0), backlogBatches: 1 }
+  }
+  : {
+    scaling: { records: envInt("BENCH_SCALING_RECORDS", 500), analyzerMs: 200, concurrencies: [1, 4, 16, 64] },
+    overhead: { records: envInt("BENCH_MEMORY_RECORDS", 50_000), batchSize: 1000, concurrency: 8 },
+    // On FerretDB an upsert scans the results and a sorted read or count scans the sources
+    // (see BENCHMARKS.md): these sizes keep the full run near half an hour on 2 cores.
+    mongo: { records: envInt("BENCH_MONGO_RECORDS", 5_000), upsertLoopRecords: envInt("BENCH_UPSERT_RECORDS", 1_000), batchSize: 1000, concurrency: 8 },
+    rss: { small: envInt("BENCH_RSS_SMALL", 1_000), large: envInt("BENCH_RSS_LARGE", 10_000), backlog: envInt("BENCH_RSS_BACKLOG", 100_000), backlogBatches: 3 }
+  }
+
+const BATCH = 1000
+
+/** HEAD, marked when src/ has uncommitted changes: which code the figures are of. */
+const gitCommit = (): string => {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim()
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src"], { cwd: REPO_ROOT, encoding: "utf8" }).trim() !== ""
+    return dirty ? `${head} + uncommitted changes in src/` : head
+  } catch {
+    return "unknown"
+  }
+}
+
+interface Server {
+  readonly uri: string
+  readonly kind: string
+  readonly pid: number | undefined
+  readonly stop: () => Promise<void>
+}
+
+const mongoServer = async (): Promise<Server> => {
+  const env = process.env.MONGODB_TEST_URI
+  if (env !== undefined && env !== "") return { uri: env, kind: "MONGODB_TEST_URI", pid: undefined, stop: async () => {} }
+  log("starting FerretDB (tools/ferretdb, SQLite backend)")
+  const ferret = await startFerretDb()
+  return { uri: ferret.uri, kind: "FerretDB 1.24.2 (SQLite backend)", pid: findPid(ferret.dataDir), stop: ferret.stop }
+}
+
+const main = async () => {
+  const started = performance.now()
+  const machine = machineInfo()
+  log(`${smoke ? "smoke" : "full"} run on ${machine.summary}; sections: ${[...only].join(", ")}`)
+  // A partial run (--only) updates its sections of an existing results file and keeps the rest.
+  const previous: Record<string, unknown> = only.size < SECTIONS.length && fs.existsSync(out)
+    ? JSON.parse(fs.readFileSync(out, "utf8")) as Record<string, unknown>
+    : {}
+  const results: Record<string, unknown> = {
+    ...previous,
+    machine: machine.summary,
+    machine_details: machine,
+    mode: smoke ? "smoke" : "full",
+    commit: gitCommit(),
+    started_at: new Date().toISOString(),
+    sizes
+  }
+  const report: Array<string> = []
+  // Saved after every section, so a failure late in a long run keeps what was measured.
+  const save = () => {
+    results.wall_seconds = round((performance.now() - started) / 1000, 1)
+    results.loadavg_end = os.loadavg().map((x) => round(x, 2))
+    fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`)
+  }
+
+  if (only.has("llm")) {
+    const llm: LlmFigures = runLlm({ concurrency: 8 })
+    results.llm = llm
+    report.push(
+      "Claude request (estimated tokens = characters / 4)",
+      table(["part", "bytes", "tokens"], [
+        ["rubric system prompt", llm.rubric_bytes, llm.rubric_tokens],
+        ["tool definition", llm.tool_bytes, llm.tool_tokens],
+        ["conversation (median)", llm.conversation_bytes_median, llm.conversation_tokens_median],
+        ["conversation (p90 / max)", "", `${llm.conversation_tokens_p90} / ${llm.conversation_tokens_max}`]
+      ]),
+      `cached prefix ${llm.cached_prefix_tokens} tokens (floor ${llm.cache_floor_tokens}); ${llm.requests} requests: ` +
+        `cached share of input ${llm.cached_input_share} (${llm.cached_input_share_concurrent_start} if the first ${llm.concurrency} start together); ` +
+        `input cost $${llm.input_cost_usd_cached} cached vs $${llm.input_cost_usd_uncached} uncached; ` +
+        `output ~${llm.output_tokens_estimate} tokens a request, $${llm.output_cost_usd}`,
+      ""
+    )
+    save()
+  }
+
+  if (only.has("scaling")) {
+    const rows: Array<ScalingRow> = await runScaling(sizes.scaling)
+    results.scaling = rows
+    report.push(
+      `Scaling: ${sizes.scaling.records} records, analyzer ${sizes.scaling.analyzerMs} ms each (real time), in-memory stores, one batch`,
+      table(
+        ["concurrency", "seconds", "records/s", "speed-up", "ideal", "efficiency"],
+        rows.map((r) => [r.concurrency, r.seconds, r.records_per_s, r.speedup, r.concurrency, r.efficiency])
+      ),
+      ""
+    )
+    save()
+  }
+
+  let server: Server | undefined
+  try {
+    if (only.has("overhead") || only.has("mongo")) {
+      const overhead: Record<string, unknown> = {}
+      let memory: MemoryOverhead | undefined
+      let mongo: MongoOverhead | undefined
+      if (only.has("overhead")) {
+        memory = await runMemoryOverhead(sizes.overhead)
+        overhead.memory_records_per_s = memory.records_per_s
+        overhead.us_per_record = memory.us_per_record
+        overhead.memory_run = memory
+        results.overhead = { ...(previous.overhead as Record<string, unknown> | undefined), ...overhead }
+        save()
+      }
+      if (only.has("mongo")) {
+        server ??= await mongoServer()
+        mongo = await runMongoOverhead({ uri: server.uri, server: server.kind, serverPid: server.pid, ...sizes.mongo })
+        overhead.mongo_records_per_s = mongo.pipeline.records_per_s
+        overhead.driver_loop_records_per_s = mongo.driver_loop.records_per_s
+        overhead.mongo_vs_driver_ratio = mongo.ratio
+        overhead.driver_loop_upsert_records_per_s = mongo.driver_loop_upsert?.records_per_s
+        overhead.mongo_run = mongo
+      }
+      results.overhead = { ...(previous.overhead as Record<string, unknown> | undefined), ...overhead }
+      report.push("Overhead: analyzer answers at once (fixed scores), batch size 1000, concurrency 8")
+      const rows: Array<Array<string | number>> = []
+      if (memory !== undefined) {
+        rows.push([`pipeline, in-memory stores`, memory.records, memory.seconds, memory.records_per_s, memory.us_per_record, "", ""])
+      }
+      if (mongo !== undefined) {
+        const sides = [["pipeline, MongoDB stores", mongo.pipeline], ["plain driver loop (insertOne)", mongo.driver_loop]] as Array<[string, MongoOverhead["pipeline"]]>
+        if (mongo.driver_loop_upsert !== undefined) sides.push(["plain driver loop (upsert)", mongo.driver_loop_upsert])
+        for (const [name, side] of sides) {
+          rows.push([name, side.records, side.seconds, side.records_per_s, round(side.seconds * 1e6 / side.records, 1), side.node_cpu_s, side.server_cpu_s ?? "n/a"])
+        }
+      }
+      report.push(table(["run", "records", "seconds", "records/s", "µs/record", "node CPU s", "server CPU s"], rows))
+      if (mongo !== undefined) {
+        report.push(
+          `MongoDB server: ${mongo.server}; seeding ${mongo.records} documents took ${mongo.seed_seconds} s; pipeline / driver loop = ${mongo.ratio}`,
+          "",
+          "Time split (summed latency of each operation; calls overlap at concurrency 8)"
+        )
+        const splits = [["pipeline", mongo.pipeline], ["driver loop (insertOne)", mongo.driver_loop]] as Array<[string, MongoOverhead["pipeline"]]>
+        if (mongo.driver_loop_upsert !== undefined) splits.push(["driver loop (upsert)", mongo.driver_loop_upsert])
+        for (const [name, side] of splits) {
+          report.push(
+            `${name}:`,
+            table(["operation", "calls", "mean ms", "p95 ms", "total s", "ms per record"], side.ops.map((o) => [o.op, o.calls, o.mean_ms, o.p95_ms, o.total_s, o.per_record_ms]))
+          )
+        }
+      }
+      report.push("")
+      save()
+    }
+
+    if (only.has("memory")) {
+      server ??= await mongoServer()
+      const { small, large, backlog, backlogBatches } = sizes.rss
+      const runs: Array<ChildRun> = []
+      const common = { uri: server.uri, batchSize: BATCH, socketTimeoutMs: 600_000 }
+      const summary = () => {
+        const smallRun = runs.find((r) => r.backlog === small)
+        const largeRun = runs.find((r) => r.backlog === large)
+        const backlogRun = runs.find((r) => r.backlog === backlog)
+        const big = backlogRun ?? largeRun
+        const ratio = (a: ChildRun | undefined, b: ChildRun | undefined) =>
+          a?.peak_rss_mb !== undefined && b?.peak_rss_mb !== undefined ? round(a.peak_rss_mb / b.peak_rss_mb, 3) : undefined
+        results.memory = {
+          rss_1k_mb: smallRun?.peak_rss_mb,
+          rss_100k_mb: big?.peak_rss_mb,
+          rss_ratio: ratio(big, smallRun),
+          small_backlog: small,
+          large_backlog: big?.backlog,
+          large_records_processed: big?.records_processed,
+          rss_drained_large_mb: largeRun?.peak_rss_mb,
+          rss_drained_ratio: ratio(largeRun, smallRun),
+          server: server!.kind,
+          child_socket_timeout_ms: common.socketTimeoutMs,
+          how: runs[0]?.how,
+          runs
+        }
+        save()
+      }
+      runs.push(await childRss({ ...common, backlog: small, batches: Math.floor(small / BATCH) + 1 }))
+      summary()
+      runs.push(await childRss({ ...common, backlog: large, batches: Math.floor(large / BATCH) + 1 }))
+      summary()
+      if (backlog > 0) {
+        runs.push(await childRss({ ...common, backlog, batches: backlogBatches }))
+        summary()
+      }
+      report.push(
+        "Memory: peak RSS of the CLI child (heuristic analyzer, batch size 1000, interval mode)",
+        table(
+          ["backlog", "batches", "records processed", "seed s", "run s", "peak RSS MB", "exit"],
+          runs.map((r) => [r.backlog, r.batches, r.records_processed, r.seed_seconds, r.wall_seconds, r.peak_rss_mb ?? "n/a", r.exit_code ?? "signal"])
+        ),
+        `measured with ${runs[0]?.how}`,
+        ...runs.flatMap((r) => (r.error !== undefined ? [`backlog ${r.backlog}: ${r.error}`] : [])),
+        ""
+      )
+    }
+  } finally {
+    await server?.stop()
+  }
+
+  save()
+  process.stdout.write(`\n${machine.summary}\n\n${report.join("\n")}\nwall time ${results.wall_seconds} s; results in ${path.relative(process.cwd(), out)}\n`)
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
+  process.exitCode = 1
+})
