@@ -165,9 +165,6 @@ export class MongoConversationStore {
       }
 
       // Results finishing together (same tick, e.g. a fast analyzer at high concurrency) go to
-      // the server as one unordered bulk write; a lone result is a bulk of one. Each caller
-      // still waits for its own write: "persisted as it completes" holds.
-      // Results finishing together (same tick, e.g. a fast analyzer at high concurrency) go to
       // the server in one round trip; a lone result is a batch of one. Each caller still waits
       // for its own write, so a result is persisted as it completes. New results (the common
       // case) are inserted; those that exist already (a re-run) are updated by key. Inserting
