@@ -47,7 +47,7 @@ const sizes = smoke
     scaling: { records: envInt("BENCH_SCALING_RECORDS", 500), analyzerMs: 200, concurrencies: [1, 4, 16, 64] },
     overhead: { records: envInt("BENCH_MEMORY_RECORDS", 50_000), batchSize: 1000, concurrency: 8 },
     // On FerretDB an upsert scans the results and a sorted read or count scans the sources
-    // (see BENCHMARKS.md): these sizes keep the full run near half an hour on 2 cores.
+    // (see BENCHMARKS.md): these sizes keep the full run near a quarter of an hour on 2 cores.
     mongo: { records: envInt("BENCH_MONGO_RECORDS", 5_000), upsertLoopRecords: envInt("BENCH_UPSERT_RECORDS", 1_000), batchSize: 1000, concurrency: 8 },
     rss: { small: envInt("BENCH_RSS_SMALL", 1_000), large: envInt("BENCH_RSS_LARGE", 10_000), backlog: envInt("BENCH_RSS_BACKLOG", 100_000), backlogBatches: 3 }
   }
