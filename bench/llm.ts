@@ -1,15 +1,9 @@
 import * as path from "node:path"
 import { Effect } from "effect"
 import { decodeConversation } from "../src/domain/Source.ts"
-import {
-  buildMessagesBody,
-  buildRubricPrompt,
-  CACHE_FLOOR_TOKENS,
-  DEFAULT_ANTHROPIC_MODEL,
-  estimateTokens,
-  renderConversation
-} from "../src/services/ClaudeRequest.ts"
-import { loadSourceFile } from "../src/services/Samples.ts"
+import { buildRubricPrompt, CACHE_FLOOR_TOKENS, estimateTokens } from "../src/analyzer/claude/Prompt.ts"
+import { buildMessagesBody, DEFAULT_ANTHROPIC_MODEL, renderConversation } from "../src/analyzer/claude/Request.ts"
+import { loadSourceFile } from "../src/store/memory/Samples.ts"
 import { fixedScores } from "../test/support/fixtures.ts"
 import { benchSettings, REPO_ROOT, round } from "./support.ts"
 
@@ -82,7 +76,7 @@ export const runLlm = (options: { readonly concurrency: number }): LlmFigures =>
   const output = estimateTokens(JSON.stringify(fixedScores))
   const writes = prefix >= CACHE_FLOOR_TOKENS ? prefix : 0
   return {
-    token_estimate: "characters / 4 (estimateTokens in src/services/ClaudeRequest.ts); no tokenizer offline",
+    token_estimate: "characters / 4 (estimateTokens in src/analyzer/claude/Prompt.ts); no tokenizer offline",
     model,
     requests: n,
     skipped_invalid: sources.length - n,

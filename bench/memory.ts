@@ -6,7 +6,7 @@ import { Effect } from "effect"
 import { MongoClient } from "mongodb"
 import { RESULT_COLLECTION } from "../src/domain/Result.ts"
 import { decodeConversation } from "../src/domain/Source.ts"
-import { loadSourceFile } from "../src/services/Samples.ts"
+import { loadSourceFile } from "../src/store/memory/Samples.ts"
 import { seedSources } from "./overhead.ts"
 import { log, REPO_ROOT, round } from "./support.ts"
 

@@ -1,8 +1,8 @@
 import { Duration, Effect, Layer } from "effect"
 import { runBatch } from "../src/programs/Batch.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
-import { MemoryConversationStore, makeMemoryStoreState } from "../src/services/MemoryConversationStore.ts"
-import { MemoryJobStateStore } from "../src/services/MemoryJobStateStore.ts"
+import { MemoryConversationStore, makeMemoryStoreState } from "../src/store/memory/MemoryConversationStore.ts"
+import { MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
 import { fixedScores, records } from "../test/support/fixtures.ts"
 import { benchSettings, log, quiet, round, timed } from "./support.ts"
 

@@ -3,7 +3,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Layer, References } from "effect"
-import { type AgentConfig, type FlagValues, type JobSettings, loadAgentConfig, resolveSettings, Settings } from "../src/services/Settings.ts"
+import { type AgentConfig, type JobSettings, Settings } from "../src/services/Settings.ts"
+import { type FlagValues, loadAgentConfig, resolveSettings } from "../src/config/resolveSettings.ts"
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "..")
 

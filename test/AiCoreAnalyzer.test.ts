@@ -6,11 +6,11 @@ import { Effect, Layer } from "effect"
 import YAML from "yaml"
 import { TestClock } from "effect/testing"
 import { AnalyzerError, ConfigError } from "../src/domain/Errors.ts"
-import { AiCoreAnalyzer, parseDeployments } from "../src/services/AiCoreAnalyzer.ts"
-import { parseServiceKey } from "../src/services/AiCoreAuth.ts"
+import { AiCoreAnalyzer, parseDeployments } from "../src/analyzer/claude/AiCoreAnalyzer.ts"
+import { parseServiceKey } from "../src/analyzer/claude/AiCoreAuth.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
-import { TOOL_NAME } from "../src/services/ClaudeRequest.ts"
-import { RateLimiter } from "../src/services/RateLimiter.ts"
+import { TOOL_NAME } from "../src/analyzer/claude/Request.ts"
+import { RateLimiter } from "../src/analyzer/claude/RateLimiter.ts"
 import {
   AICORE_MODEL,
   conversation,

@@ -5,7 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { AnalyzerError, ConfigError } from "../src/domain/Errors.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
-import { analyzerLayer } from "../src/services/AnalyzerProvider.ts"
+import { analyzerLayer } from "../src/analyzer/AnalyzerProvider.ts"
 import { envLayer, fakeClaude, settingsLayer } from "./support/fakeClaude.ts"
 
 const provider = (env: Record<string, string>, patch: Parameters<typeof settingsLayer>[0] = {}) =>

@@ -4,9 +4,9 @@ import { TestClock } from "effect/testing"
 import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
 import { withRetry } from "../src/programs/Retry.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
-import { AnthropicAnalyzer } from "../src/services/AnthropicAnalyzer.ts"
-import { TOOL_NAME } from "../src/services/ClaudeRequest.ts"
-import { RateLimiter } from "../src/services/RateLimiter.ts"
+import { AnthropicAnalyzer } from "../src/analyzer/claude/AnthropicAnalyzer.ts"
+import { TOOL_NAME } from "../src/analyzer/claude/Request.ts"
+import { RateLimiter } from "../src/analyzer/claude/RateLimiter.ts"
 import {
   conversation,
   envLayer,

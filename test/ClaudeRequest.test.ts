@@ -3,22 +3,11 @@ import { Effect, Schema } from "effect"
 import { estimateCost, type ModelPrice } from "../src/domain/Cost.ts"
 import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
 import { CLARITY_SUBFACTORS, EMPATHY_SUBFACTORS, KPI_CATEGORIES } from "../src/domain/Kpi.ts"
-import {
-  BEDROCK_ANTHROPIC_VERSION,
-  buildMessagesBody,
-  buildRubricPrompt,
-  CACHE_FLOOR_TOKENS,
-  classifyStatus,
-  decodeAnalysis,
-  estimateTokens,
-  inlineRefs,
-  kpiToolInputSchema,
-  renderConversation,
-  retryAfterMs,
-  toBedrockBody,
-  TOOL_NAME
-} from "../src/services/ClaudeRequest.ts"
-import { loadAgentConfig } from "../src/services/Settings.ts"
+import { classifyStatus, retryAfterMs } from "../src/analyzer/claude/Errors.ts"
+import { buildRubricPrompt, CACHE_FLOOR_TOKENS, estimateTokens } from "../src/analyzer/claude/Prompt.ts"
+import { BEDROCK_ANTHROPIC_VERSION, buildMessagesBody, inlineRefs, kpiToolInputSchema, renderConversation, toBedrockBody, TOOL_NAME } from "../src/analyzer/claude/Request.ts"
+import { decodeAnalysis } from "../src/analyzer/claude/Response.ts"
+import { loadAgentConfig } from "../src/config/resolveSettings.ts"
 import { conversation, toolAnswer, validScores } from "./support/fakeClaude.ts"
 
 const agent = loadAgentConfig("config/agent_performance_config.yaml", `${import.meta.dirname}/..`)

@@ -3,16 +3,16 @@ import { Deferred, Effect, Fiber, Layer, Metric } from "effect"
 import { TestClock } from "effect/testing"
 import * as net from "node:net"
 import { StoreError } from "../src/domain/Errors.ts"
-import * as Metrics from "../src/programs/Metrics.ts"
+import * as Metrics from "../src/services/Metrics.ts"
 import { ConversationStore } from "../src/services/ConversationStore.ts"
-import { HealthServer } from "../src/services/HealthServer.ts"
+import { HealthServer } from "../src/ops/HealthServer.ts"
 import { JobHealth, type JobHealthState } from "../src/services/JobHealth.ts"
 import {
   MemoryConversationStore,
   makeMemoryConversationStore,
   makeMemoryStoreState
-} from "../src/services/MemoryConversationStore.ts"
-import { renderPrometheus } from "../src/services/Prometheus.ts"
+} from "../src/store/memory/MemoryConversationStore.ts"
+import { renderPrometheus } from "../src/ops/Prometheus.ts"
 
 interface Reply {
   readonly status: number

@@ -3,7 +3,7 @@ import { Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import type { Lease } from "../src/domain/Lease.ts"
 import { withLease } from "../src/programs/Lease.ts"
-import { MemoryJobStateStore } from "../src/services/MemoryJobStateStore.ts"
+import { MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
 import { testSettings } from "./support/fixtures.ts"
 
 const JOB = "conversation_performance_analysis"

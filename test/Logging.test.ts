@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "vitest"
-import { logFileName, pruneLogs, toLogLevel } from "../src/services/Logging.ts"
+import { logFileName, pruneLogs, toLogLevel } from "../src/ops/Logging.ts"
 
 describe("daily log files", () => {
   it("are named periodic_job_YYYYMMDD.log", () => {

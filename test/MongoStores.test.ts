@@ -20,8 +20,8 @@ import { DEAD_LETTER_COLLECTION, JOB_STATE_COLLECTION, RESULT_COLLECTION, SOURCE
 import { decodeConversation } from "../src/domain/Source.ts"
 import { ConversationStore } from "../src/services/ConversationStore.ts"
 import { JobStateStore } from "../src/services/JobStateStore.ts"
-import { describeUri, Mongo } from "../src/services/MongoClient.ts"
-import { MongoConversationStore } from "../src/services/MongoConversationStore.ts"
+import { describeUri, Mongo } from "../src/store/mongo/MongoClient.ts"
+import { MongoConversationStore } from "../src/store/mongo/MongoConversationStore.ts"
 import {
   isDuplicateKey,
   isNotImplemented,
@@ -30,8 +30,8 @@ import {
   scrub,
   toStoreError,
   uriSecrets
-} from "../src/services/mongoErrors.ts"
-import { MongoJobStateStore } from "../src/services/MongoJobStateStore.ts"
+} from "../src/store/mongo/errors.ts"
+import { MongoJobStateStore } from "../src/store/mongo/MongoJobStateStore.ts"
 import { freshMongo, insertSources, mongoStores } from "./contract/mongoHarness.ts"
 import { resultFor } from "./contract/storeContract.ts"
 import { conversationDoc, oid, records } from "./support/fixtures.ts"

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { RateLimiter } from "../src/services/RateLimiter.ts"
+import { RateLimiter } from "../src/analyzer/claude/RateLimiter.ts"
 
 const takeAt = (limiter: RateLimiter["Service"], log: Array<number>) =>
   limiter.take.pipe(Effect.andThen(Clock.currentTimeMillis), Effect.tap((t) => Effect.sync(() => log.push(t))))

@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { Redacted } from "effect"
 import { assert, describe, it } from "vitest"
 import { ConfigError } from "../src/domain/Errors.ts"
-import { loadAgentConfig, resolveSettings } from "../src/services/Settings.ts"
+import { loadAgentConfig, resolveSettings } from "../src/config/resolveSettings.ts"
 import { REPO_ROOT } from "./support/fixtures.ts"
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cpa-settings-"))

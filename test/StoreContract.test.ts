@@ -1,8 +1,8 @@
 import { describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { inject } from "vitest"
-import { MemoryConversationStore, makeMemoryStoreState } from "../src/services/MemoryConversationStore.ts"
-import { MemoryJobStateStore } from "../src/services/MemoryJobStateStore.ts"
+import { MemoryConversationStore, makeMemoryStoreState } from "../src/store/memory/MemoryConversationStore.ts"
+import { MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
 import { isFerretDb, mongoStores } from "./contract/mongoHarness.ts"
 import { ContractSources, storeContract } from "./contract/storeContract.ts"
 

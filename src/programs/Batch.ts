@@ -13,33 +13,11 @@ import { JobHealth } from "../services/JobHealth.ts"
 import { JobStateStore } from "../services/JobStateStore.ts"
 import { Settings } from "../services/Settings.ts"
 import { Shutdown } from "../services/Shutdown.ts"
-import * as Metrics from "./Metrics.ts"
+import * as Metrics from "../services/Metrics.ts"
 import { withRetry } from "./Retry.ts"
+import { storeOp, storeOpOnce } from "./StoreOp.ts"
 
 const OPEN_DEAD_LETTER_CAP = 10_000
-
-/** Retries for store operations before the store counts as unreachable (run-fatal). */
-const STORE_RETRY = { baseDelayMs: 1000, maxRetries: 3 }
-
-/** A store operation with its own retries; once they are spent the run stops. */
-/**
- * A store operation tried once, for the last words of a run that is already failing (the
- * final job-state save, the lease release): no backoff that would delay the exit.
- */
-export const storeOpOnce = <A, R>(effect: Effect.Effect<A, StoreError, R>): Effect.Effect<A, RunFatal, R> =>
-  Effect.mapError(effect, (error) => new RunFatal({ message: `MongoDB ${error.operation} failed: ${error.message}` }))
-
-export const storeOp = <A, R>(effect: Effect.Effect<A, StoreError, R>): Effect.Effect<A, RunFatal, R> =>
-  withRetry(effect, STORE_RETRY, (error, attempt) =>
-    Effect.logWarning(`store ${error.operation} failed (${error.reason}), retry ${attempt}: ${error.message}`)).pipe(
-      Effect.mapError(({ error }) =>
-        new RunFatal({
-          message: error.severity === "retriable"
-            ? `MongoDB unreachable: ${error.operation} failed after ${STORE_RETRY.maxRetries} retries: ${error.message}`
-            : `MongoDB ${error.reason.toLowerCase()} failure in ${error.operation}: ${error.message}`
-        })
-      )
-    )
 
 const errorReport = (error: RecordError, attempts: number): ErrorReport => ({
   tag: error._tag,

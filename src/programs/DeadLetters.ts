@@ -4,7 +4,8 @@ import { RunFatal } from "../domain/Errors.ts"
 import type { BatchStats } from "../domain/JobState.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
 import { Settings } from "../services/Settings.ts"
-import { newCounters, processRecord, storeOp } from "./Batch.ts"
+import { newCounters, processRecord } from "./Batch.ts"
+import { storeOp } from "./StoreOp.ts"
 import { formatBatchResults } from "./Reports.ts"
 
 const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}… ` : s.padEnd(n + 1))

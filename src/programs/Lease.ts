@@ -3,7 +3,7 @@ import { RunFatal } from "../domain/Errors.ts"
 import { JobStateStore } from "../services/JobStateStore.ts"
 import { Settings } from "../services/Settings.ts"
 import { Shutdown } from "../services/Shutdown.ts"
-import { storeOp, storeOpOnce } from "./Batch.ts"
+import { storeOp, storeOpOnce } from "./StoreOp.ts"
 
 /**
  * Runs `program` while holding the job's lease, so that only one instance works on a job at

@@ -2,7 +2,7 @@ import { Console, Effect } from "effect"
 import { ConversationStore } from "../services/ConversationStore.ts"
 import { JobStateStore } from "../services/JobStateStore.ts"
 import { Settings } from "../services/Settings.ts"
-import { storeOp } from "./Batch.ts"
+import { storeOp } from "./StoreOp.ts"
 import { formatJobStatistics, type StatsView } from "./Reports.ts"
 
 /** Reads the job state, counts and the 10 latest results (needs no lease, writes nothing). */

@@ -3,9 +3,9 @@ import { Effect, Layer, Redacted } from "effect"
 import { MongoClient, ObjectId } from "mongodb"
 import { SOURCE_COLLECTION } from "../../src/domain/Result.ts"
 import type { SourceRecord } from "../../src/domain/Source.ts"
-import { Mongo, type MongoOptions } from "../../src/services/MongoClient.ts"
-import { MongoConversationStore } from "../../src/services/MongoConversationStore.ts"
-import { MongoJobStateStore } from "../../src/services/MongoJobStateStore.ts"
+import { Mongo, type MongoOptions } from "../../src/store/mongo/MongoClient.ts"
+import { MongoConversationStore } from "../../src/store/mongo/MongoConversationStore.ts"
+import { MongoJobStateStore } from "../../src/store/mongo/MongoJobStateStore.ts"
 import { ContractSources } from "./storeContract.ts"
 
 export const testDbName = (): string => `cpa_test_${randomBytes(6).toString("hex")}`

@@ -11,7 +11,7 @@ import { type Db, MongoClient, ObjectId } from "mongodb"
 import { inject } from "vitest"
 import YAML from "yaml"
 import { DEAD_LETTER_COLLECTION, JOB_STATE_COLLECTION, RESULT_COLLECTION, SOURCE_COLLECTION } from "../../src/domain/Result.ts"
-import { loadSourceFile } from "../../src/services/Samples.ts"
+import { loadSourceFile } from "../../src/store/memory/Samples.ts"
 import { type CliResult, cleanEnv, REPO } from "./cli.ts"
 
 export { cleanEnv, REPO }

@@ -5,9 +5,10 @@ import type { JobState } from "../../src/domain/JobState.ts"
 import type { KpiScores } from "../../src/domain/Kpi.ts"
 import type { Conversation, SourceRecord } from "../../src/domain/Source.ts"
 import { Analyzer } from "../../src/services/Analyzer.ts"
-import { MemoryConversationStore, type MemoryStoreState, makeMemoryStoreState } from "../../src/services/MemoryConversationStore.ts"
-import { MemoryJobStateStore } from "../../src/services/MemoryJobStateStore.ts"
-import { type FlagValues, type JobSettings, loadAgentConfig, resolveSettings, Settings } from "../../src/services/Settings.ts"
+import { MemoryConversationStore, type MemoryStoreState, makeMemoryStoreState } from "../../src/store/memory/MemoryConversationStore.ts"
+import { MemoryJobStateStore } from "../../src/store/memory/MemoryJobStateStore.ts"
+import { type JobSettings, Settings } from "../../src/services/Settings.ts"
+import { type FlagValues, loadAgentConfig, resolveSettings } from "../../src/config/resolveSettings.ts"
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../..")
 

@@ -2,9 +2,9 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, Layer, Metric, Schema } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
-import * as Metrics from "../programs/Metrics.ts"
-import { ConversationStore } from "./ConversationStore.ts"
-import { JobHealth } from "./JobHealth.ts"
+import * as Metrics from "../services/Metrics.ts"
+import { ConversationStore } from "../services/ConversationStore.ts"
+import { JobHealth } from "../services/JobHealth.ts"
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./Prometheus.ts"
 
 export interface HealthServerOptions {

@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import { EJSON, ObjectId } from "bson"
-import { ConfigError } from "../domain/Errors.ts"
-import type { SourceRecord } from "../domain/Source.ts"
+import { ConfigError } from "../../domain/Errors.ts"
+import type { SourceRecord } from "../../domain/Source.ts"
 
 /** `_id` as the domain carries it: ObjectIds as 24-char lowercase hex, anything else as a string. */
 export const idToString = (id: unknown): string => (id instanceof ObjectId ? id.toHexString() : String(id))

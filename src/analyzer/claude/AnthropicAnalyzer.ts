@@ -1,19 +1,14 @@
 import Anthropic from "@anthropic-ai/sdk"
 import { Config, Effect, Layer, Option, Redacted } from "effect"
-import { AnalyzerError, ConfigError } from "../domain/Errors.ts"
-import type { Conversation } from "../domain/Source.ts"
-import { Analyzer } from "./Analyzer.ts"
-import {
-  buildMessagesBody,
-  buildRubricPrompt,
-  CACHE_FLOOR_TOKENS,
-  classifySdkError,
-  decodeAnalysis,
-  DEFAULT_ANTHROPIC_MODEL,
-  estimateTokens
-} from "./ClaudeRequest.ts"
+import { AnalyzerError, ConfigError } from "../../domain/Errors.ts"
+import type { Conversation } from "../../domain/Source.ts"
+import { Analyzer } from "../../services/Analyzer.ts"
+import { classifySdkError } from "./Errors.ts"
+import { buildRubricPrompt, CACHE_FLOOR_TOKENS, estimateTokens } from "./Prompt.ts"
+import { buildMessagesBody, DEFAULT_ANTHROPIC_MODEL } from "./Request.ts"
+import { decodeAnalysis } from "./Response.ts"
 import { RateLimiter } from "./RateLimiter.ts"
-import { Settings } from "./Settings.ts"
+import { Settings } from "../../services/Settings.ts"
 
 export const DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 

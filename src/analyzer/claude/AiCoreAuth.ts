@@ -2,8 +2,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Clock, Config, Effect, Option, Predicate, Redacted, Semaphore } from "effect"
 import YAML from "yaml"
-import { AnalyzerError } from "../domain/Errors.ts"
-import { type ClassifyContext, classifyStatus, providerMessage, scrub, transportError } from "./ClaudeRequest.ts"
+import { AnalyzerError } from "../../domain/Errors.ts"
+import { type ClassifyContext, classifyStatus, providerMessage, scrub, transportError } from "./Errors.ts"
 
 /** The parts of an SAP AI Core service key the job uses. */
 export interface ServiceKey {

@@ -1,7 +1,7 @@
 import { Effect, Layer } from "effect"
-import type { JobState } from "../domain/JobState.ts"
-import { type Lease, leaseAvailable, type LeaseAttempt } from "../domain/Lease.ts"
-import { JobStateStore } from "./JobStateStore.ts"
+import type { JobState } from "../../domain/JobState.ts"
+import { type Lease, leaseAvailable, type LeaseAttempt } from "../../domain/Lease.ts"
+import { JobStateStore } from "../../services/JobStateStore.ts"
 
 export const makeMemoryJobStateStore = (
   states: Map<string, JobState> = new Map(),

@@ -1,12 +1,12 @@
 import { Effect, Layer } from "effect"
 import type { Document } from "mongodb"
-import { StoreError } from "../domain/Errors.ts"
-import { JobState } from "../domain/JobState.ts"
-import { Lease, leaseAvailable, type LeaseAttempt } from "../domain/Lease.ts"
-import { JOB_STATE_COLLECTION } from "../domain/Result.ts"
-import { JobStateStore } from "./JobStateStore.ts"
+import { StoreError } from "../../domain/Errors.ts"
+import { JobState } from "../../domain/JobState.ts"
+import { Lease, leaseAvailable, type LeaseAttempt } from "../../domain/Lease.ts"
+import { JOB_STATE_COLLECTION } from "../../domain/Result.ts"
+import { JobStateStore } from "../../services/JobStateStore.ts"
 import { Mongo } from "./MongoClient.ts"
-import { decodeStored, isDuplicateKey, isNamespaceNotFound, upsertWithRetryOnDuplicate } from "./mongoErrors.ts"
+import { decodeStored, isDuplicateKey, isNamespaceNotFound, upsertWithRetryOnDuplicate } from "./errors.ts"
 
 /** The fields `save` writes and `reset` removes; the `lease` beside them is never clobbered. */
 const STATE_FIELDS: ReadonlyArray<string> = Object.keys(JobState.fields).filter((f) => f !== "job_name")

@@ -1,20 +1,14 @@
 import { Effect, Layer, Predicate, Redacted } from "effect"
-import { type AnalyzerError, ConfigError } from "../domain/Errors.ts"
-import type { Conversation } from "../domain/Source.ts"
+import { type AnalyzerError, ConfigError } from "../../domain/Errors.ts"
+import type { Conversation } from "../../domain/Source.ts"
 import { type HttpAnswer, httpRequest, loadServiceKey, makeTokenSource, type ServiceKey, type TokenSource } from "./AiCoreAuth.ts"
-import { Analyzer } from "./Analyzer.ts"
-import {
-  buildMessagesBody,
-  buildRubricPrompt,
-  CACHE_FLOOR_TOKENS,
-  type ClassifyContext,
-  classifyStatus,
-  decodeAnalysis,
-  estimateTokens,
-  toBedrockBody
-} from "./ClaudeRequest.ts"
+import { Analyzer } from "../../services/Analyzer.ts"
+import { type ClassifyContext, classifyStatus } from "./Errors.ts"
+import { buildRubricPrompt, CACHE_FLOOR_TOKENS, estimateTokens } from "./Prompt.ts"
+import { buildMessagesBody, toBedrockBody } from "./Request.ts"
+import { decodeAnalysis } from "./Response.ts"
 import { RateLimiter } from "./RateLimiter.ts"
-import { Settings } from "./Settings.ts"
+import { Settings } from "../../services/Settings.ts"
 
 const PROVIDER = "SAP AI Core"
 

@@ -1,8 +1,8 @@
 import { Context, Effect, Layer, Redacted } from "effect"
 import { type Db, MongoClient } from "mongodb"
-import { StoreError } from "../domain/Errors.ts"
-import { toStoreError, uriSecrets } from "./mongoErrors.ts"
-import { Settings } from "./Settings.ts"
+import { StoreError } from "../../domain/Errors.ts"
+import { toStoreError, uriSecrets } from "./errors.ts"
+import { Settings } from "../../services/Settings.ts"
 
 export interface MongoOptions {
   readonly serverSelectionTimeoutMs: number

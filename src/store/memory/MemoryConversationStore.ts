@@ -1,9 +1,9 @@
 import { Effect, Layer, Stream } from "effect"
-import { type DeadLetter, type DeadLetterFilter, type DeadLetterInput, foldDeadLetter } from "../domain/DeadLetter.ts"
-import type { AgenticAnalysis } from "../domain/Result.ts"
-import { StoreError } from "../domain/Errors.ts"
-import { OBJECT_ID_PATTERN, type SourceRecord } from "../domain/Source.ts"
-import { ConversationStore, type DeadLetterCount } from "./ConversationStore.ts"
+import { type DeadLetter, type DeadLetterFilter, type DeadLetterInput, foldDeadLetter } from "../../domain/DeadLetter.ts"
+import type { AgenticAnalysis } from "../../domain/Result.ts"
+import { StoreError } from "../../domain/Errors.ts"
+import { OBJECT_ID_PATTERN, type SourceRecord } from "../../domain/Source.ts"
+import { ConversationStore, type DeadLetterCount } from "../../services/ConversationStore.ts"
 
 /** The state behind the in-memory store, exposed so tests can look inside and add documents. */
 export interface MemoryStoreState {

@@ -1,11 +1,11 @@
 import { Effect, Layer } from "effect"
-import { clamp, KPI_CATEGORIES, type KpiScores } from "../domain/Kpi.ts"
-import type { Conversation, Message } from "../domain/Source.ts"
-import { Analyzer } from "./Analyzer.ts"
-import { countPassive, type CueKind, CUES } from "./heuristic/cues.ts"
-import { fleschReadingEase, textStats } from "./heuristic/readability.ts"
-import { isLexiconWord, sentiment } from "./heuristic/sentiment.ts"
-import { containsWord, contentWords, detectLanguage, isStopword, normalize, prose, tokenize } from "./heuristic/text.ts"
+import { clamp, KPI_CATEGORIES, type KpiScores } from "../../domain/Kpi.ts"
+import type { Conversation, Message } from "../../domain/Source.ts"
+import { Analyzer } from "../../services/Analyzer.ts"
+import { countPassive, type CueKind, CUES } from "./cues.ts"
+import { fleschReadingEase, textStats } from "./readability.ts"
+import { isLexiconWord, sentiment } from "./sentiment.ts"
+import { containsWord, contentWords, detectLanguage, isStopword, normalize, prose, tokenize } from "./text.ts"
 
 /** Version of the rules below, recorded as `heuristic-<version>` in `model_used`. Bump it on any rule change. */
 export const HEURISTIC_VERSION = "1.0.0"

@@ -1,15 +1,15 @@
 import { Cause, Effect, Exit, Layer, Request, RequestResolver, Stream } from "effect"
 import { type Document, type Filter, type FindCursor, MongoBulkWriteError, ObjectId, type Sort } from "mongodb"
-import { DeadLetter, type DeadLetterFilter, type DeadLetterInput } from "../domain/DeadLetter.ts"
-import { StoreError } from "../domain/Errors.ts"
+import { DeadLetter, type DeadLetterFilter, type DeadLetterInput } from "../../domain/DeadLetter.ts"
+import { StoreError } from "../../domain/Errors.ts"
 import {
   AgenticAnalysis,
   DEAD_LETTER_COLLECTION,
   RESULT_COLLECTION,
   SOURCE_COLLECTION
-} from "../domain/Result.ts"
-import { OBJECT_ID_PATTERN, type SourceRecord } from "../domain/Source.ts"
-import { ConversationStore, type DeadLetterCount } from "./ConversationStore.ts"
+} from "../../domain/Result.ts"
+import { OBJECT_ID_PATTERN, type SourceRecord } from "../../domain/Source.ts"
+import { ConversationStore, type DeadLetterCount } from "../../services/ConversationStore.ts"
 import { Mongo } from "./MongoClient.ts"
 
 class UpsertResult extends Request.Class<{ readonly result: AgenticAnalysis }, void, StoreError> {}
@@ -18,7 +18,7 @@ const allDuplicateKeys = (error: MongoBulkWriteError): boolean => {
   const errors = writeErrorsOf(error)
   return errors.length > 0 && errors.every((e) => e.code === 11000)
 }
-import { decodeStored, isDuplicateKey, isNamespaceNotFound, isNotImplemented, isUnauthorized, upsertWithRetryOnDuplicate, writeErrorsOf } from "./mongoErrors.ts"
+import { decodeStored, isDuplicateKey, isNamespaceNotFound, isNotImplemented, isUnauthorized, upsertWithRetryOnDuplicate, writeErrorsOf } from "./errors.ts"
 
 /** Every source `_id` that is an ObjectId: `$gte` the smallest one (range queries only match their own BSON type). */
 const MIN_OBJECT_ID = new ObjectId("000000000000000000000000")

@@ -10,7 +10,7 @@ import {
   MongoServerSelectionError
 } from "mongodb"
 import { Effect, Schema, SchemaIssue } from "effect"
-import { StoreError, type StoreErrorReason } from "../domain/Errors.ts"
+import { StoreError, type StoreErrorReason } from "../../domain/Errors.ts"
 
 /**
  * The one place where MongoDB driver errors become `StoreError`s. Whether a failure is worth

@@ -1,5 +1,5 @@
 import { Clock, Context, Effect, Layer, Semaphore } from "effect"
-import { Settings } from "./Settings.ts"
+import { Settings } from "../../services/Settings.ts"
 
 const WINDOW_MS = 60_000
 

@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Layer, Logger, References } from "effect"
 import type { LogLevel } from "effect/LogLevel"
-import type { LogFormat } from "./Settings.ts"
+import type { LogFormat } from "../services/Settings.ts"
 
 const LEVELS: Record<string, LogLevel> = {
   all: "All",
