@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, Layer, References } from "effect"
+import { Effect, Layer, References, Result } from "effect"
 import { type AgentConfig, type JobSettings, Settings } from "../src/services/Settings.ts"
 import { type FlagValues, loadAgentConfig, resolveSettings } from "../src/config/resolveSettings.ts"
 
@@ -17,7 +17,7 @@ export const benchSettings = (flags: FlagValues): {
   readonly agent: AgentConfig
   readonly layer: Layer.Layer<Settings>
 } => {
-  const settings = resolveSettings(flags, {}, REPO_ROOT)
+  const settings = Result.getOrThrow(resolveSettings(flags, {}, REPO_ROOT))
   const agent = loadAgentConfig(settings.agentConfigPath, REPO_ROOT)
   return { settings, agent, layer: Settings.layerValue(settings, agent) }
 }

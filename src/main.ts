@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { NodeServices } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit as EffectExit, Layer, Option, Redacted, Runtime } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
+import { Cause, Console, Effect, Exit as EffectExit, Layer, Option, Redacted, Result, Runtime } from "effect"
+import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import { ConfigError } from "./domain/Errors.ts"
 import { runBatch } from "./programs/Batch.ts"
 import { listDeadLetters, retryDeadLetters, showDeadLetter } from "./programs/DeadLetters.ts"
@@ -23,6 +23,7 @@ import { MongoJobStateStore } from "./store/mongo/MongoJobStateStore.ts"
 import { loadSourceFile } from "./store/memory/Samples.ts"
 import { type JobSettings, Settings } from "./services/Settings.ts"
 import { type FlagValues, loadAgentConfig, resolveSettings } from "./config/resolveSettings.ts"
+import { flagHelp, type FlagScope, flagSettings, type SettingId, SETTINGS } from "./config/SettingsTable.ts"
 import { makeShutdown, Shutdown } from "./services/Shutdown.ts"
 
 const VERSION = "0.1.0"
@@ -32,53 +33,38 @@ const text = (name: string, description: string, metavar: string) =>
 const toggle = (name: string, description: string) =>
   Flag.Boolean(name).pipe(Flag.withDescription(description), Flag.withDefault(false))
 
-// Values are parsed by resolveSettings, so flags, environment variables and YAML keys share
-// one validation and one error format (exit code 2, naming the setting).
-const sharedFlags = {
-  mongoUri: text("mongo-uri", "MongoDB connection string, or `memory` for the in-memory demo store [env MONGODB_CONNECTION_STRING] (default mongodb://localhost:27017/)", "URI"),
-  dbName: text("db-name", "Database name [env CPA_DB_NAME] (default csai)", "NAME"),
-  concurrency: text("concurrency", "Records analyzed at once [env CPA_CONCURRENCY] (default 8)", "N"),
-  llm: text("llm", "Analyzer: heuristic | anthropic | aicore [env CPA_LLM] (default: anthropic when ANTHROPIC_API_KEY is set, else aicore when a service key is found)", "PROVIDER"),
-  model: text("model", "Claude model id (anthropic) or AI Core model name (aicore) [env CPA_MODEL]", "MODEL"),
-  config: text("config", "YAML settings file [env CPA_CONFIG] (default config/periodic_job_config.yaml)", "FILE"),
-  logFormat: text("log-format", "Log lines as text (logfmt) or json [env CPA_LOG_FORMAT] (default text)", "FORMAT"),
-  logDir: text("log-dir", "Directory of the daily log files periodic_job_YYYYMMDD.log [env CPA_LOG_DIR] (default logs)", "DIR")
-}
+/**
+ * The settings' flags, generated from the settings table. Values stay strings here: the table's
+ * parsers check them, so flags, environment variables and YAML keys share one validation and
+ * one error format (exit code 2, naming the setting and where its value came from).
+ */
+const settingFlags = (scope: FlagScope) =>
+  Object.fromEntries(flagSettings(scope).map(([id, f]) => [id, text(f.name, flagHelp(SETTINGS[id]), f.metavar)])) as Record<
+    SettingId,
+    Flag.Flag<Option.Option<string>>
+  >
+
+const sharedFlags = settingFlags("shared")
 
 const runFlags = {
-  interval: text("interval", "Minutes between batches [env CPA_INTERVAL] (default 5)", "MINUTES"),
-  batchSize: text("batch-size", "Records per batch [env CPA_BATCH_SIZE] (default 50)", "N"),
-  maxIterations: text("max-iterations", "Stop after this many batches [env CPA_MAX_ITERATIONS] (default: until stopped)", "N"),
+  ...settingFlags("run"),
   singleBatch: toggle("single-batch", "Run one batch, print BATCH RESULTS and exit"),
   resetState: toggle("reset-state", "Forget the checkpoint and statistics first: the next batch starts from the first record"),
-  statsOnly: toggle("stats-only", "Print JOB STATISTICS and exit (writes nothing)"),
-  healthPort: text("health-port", "Serve /health, /ready and /metrics on this port [env CPA_HEALTH_PORT] (default: off)", "PORT"),
-  healthHost: text("health-host", "Address the health server binds [env CPA_HEALTH_HOST] (default 127.0.0.1)", "HOST")
+  statsOnly: toggle("stats-only", "Print JOB STATISTICS and exit (writes nothing)")
 }
-
-type Input<F> = { readonly [K in keyof F]: F[K] extends Flag.Flag<infer A> ? A : never }
-type SharedInput = Input<typeof sharedFlags>
-type RunInput = Input<typeof runFlags>
 
 const opt = (o: Option.Option<string>): string | undefined => Option.getOrUndefined(o)
 
-const toFlagValues = (shared: SharedInput, run?: RunInput): FlagValues => ({
-  mongoUri: opt(shared.mongoUri),
-  dbName: opt(shared.dbName),
-  concurrency: opt(shared.concurrency) as never,
-  llm: opt(shared.llm),
-  model: opt(shared.model),
-  config: opt(shared.config),
-  logFormat: opt(shared.logFormat),
-  logDir: opt(shared.logDir),
-  ...(run && {
-    interval: opt(run.interval) as never,
-    batchSize: opt(run.batchSize) as never,
-    maxIterations: opt(run.maxIterations) as never,
-    healthPort: opt(run.healthPort) as never,
-    healthHost: opt(run.healthHost)
-  })
-})
+/** The setting values the command line gave, by setting id. */
+const toFlagValues = (...inputs: ReadonlyArray<Readonly<Record<string, unknown>>>): FlagValues => {
+  const out: Record<string, string | undefined> = {}
+  for (const input of inputs) {
+    for (const [id, value] of Object.entries(input)) {
+      if (id in SETTINGS && Option.isOption(value)) out[id] = opt(value as Option.Option<string>)
+    }
+  }
+  return out
+}
 
 /** Ends the process with a code; the message was printed already. */
 class ExitCode extends Error {
@@ -128,10 +114,11 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
   program: Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function*() {
-    let settings: JobSettings
+    const resolved = resolveSettings(flags, process.env)
+    if (Result.isFailure(resolved)) return yield* failWith(2, resolved.failure.message)
+    const settings = resolved.success
     let agent: ReturnType<typeof loadAgentConfig>
     try {
-      settings = resolveSettings(flags, process.env)
       agent = loadAgentConfig(settings.agentConfigPath)
     } catch (e) {
       if (e instanceof ConfigError) return yield* failWith(2, e.message)
@@ -173,7 +160,7 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
 export const cpa = Command.make("cpa", runFlags).pipe(
   Command.withSharedFlags(sharedFlags),
   Command.withHandler((input) =>
-    withJob(toFlagValues(input, input), { analyzer: !input.statsOnly, health: !input.statsOnly }, Effect.gen(function*() {
+    withJob(toFlagValues(input), { analyzer: !input.statsOnly, health: !input.statsOnly }, Effect.gen(function*() {
       const settings = yield* Settings
       if (input.statsOnly && !input.resetState) {
         yield* showStats()
@@ -262,6 +249,20 @@ const exitCodeOf = (exit: EffectExit.Exit<unknown, unknown>, stopRequested: bool
 }
 
 /**
+ * A usage error is one line on stderr naming the culprit, with a hint to `--help`; stdout stays
+ * empty (the whole help on stdout hid the one line that mattered). `--help` itself is unchanged.
+ */
+const presenter = CliOutput.layerPresenter({
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Effect.sync(() => {
+        const first = event.errors[0]?.message ?? "invalid command line"
+        process.stderr.write(`error: ${first.replace(/\s*[\r\n]+\s*/g, " ")} (see ${event.commandPath.join(" ")} --help)\n`)
+      })
+      : CliOutput.defaultPresenter.present(event)
+})
+
+/**
  * Runs the CLI. The first SIGTERM/SIGINT asks for a graceful stop: no new records, the ones
  * in flight finish within `shutdown.grace_seconds`, the checkpoint is saved, status `stopped`,
  * exit 0. A second signal exits at once (the checkpoint rule keeps that safe).
@@ -271,6 +272,7 @@ export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)): void 
   const fiber = Effect.runFork(
     Command.runWith(app, { version: VERSION })(normalizeArgv(argv)).pipe(
       Effect.provideService(Shutdown, shutdown.signal),
+      Effect.provide(presenter),
       Effect.provide(NodeServices.layer)
     )
   )

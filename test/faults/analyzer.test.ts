@@ -1,6 +1,6 @@
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, References } from "effect"
+import { Effect, Exit, Layer, References, Result } from "effect"
 import { JOB_NAME } from "../../src/domain/Result.ts"
 import { runBatch } from "../../src/programs/Batch.ts"
 import { AnthropicAnalyzer } from "../../src/analyzer/claude/AnthropicAnalyzer.ts"
@@ -22,7 +22,7 @@ const BASE_DELAY_MS = 20
 const TIMEOUT_MS = 300
 
 const settings = () => {
-  const base = resolveSettings({ config: path.join(REPO_ROOT, "test/support/empty.yaml") }, {}, REPO_ROOT)
+  const base = Result.getOrThrow(resolveSettings({ config: path.join(REPO_ROOT, "test/support/empty.yaml") }, {}, REPO_ROOT))
   return Settings.layerValue(
     {
       ...base,

@@ -2,7 +2,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer, Result } from "effect"
 import type { KpiScores } from "../../src/domain/Kpi.ts"
 import type { Conversation } from "../../src/domain/Source.ts"
 import { type JobSettings, Settings } from "../../src/services/Settings.ts"
@@ -232,7 +232,7 @@ export const settingsLayer = (patch: {
   readonly model?: string | undefined
   readonly llmOptions?: Partial<LlmOptions>
 } = {}): Layer.Layer<Settings> => {
-  const base = resolveSettings({}, {}, os.tmpdir())
+  const base = Result.getOrThrow(resolveSettings({}, {}, os.tmpdir()))
   return Settings.layerValue(
     {
       ...base,

@@ -1,5 +1,5 @@
 import * as path from "node:path"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Result } from "effect"
 import type { AnalyzerError, ModelOutputInvalid } from "../../src/domain/Errors.ts"
 import type { JobState } from "../../src/domain/JobState.ts"
 import type { KpiScores } from "../../src/domain/Kpi.ts"
@@ -14,7 +14,7 @@ export const REPO_ROOT = path.resolve(import.meta.dirname, "../..")
 
 /** Settings from defaults only (no YAML), with flag-style overrides and partial replacements. */
 export const testSettings = (flags: FlagValues = {}, patch: Partial<JobSettings> = {}) => {
-  const base = resolveSettings({ config: path.join(REPO_ROOT, "test/support/empty.yaml"), ...flags }, {}, REPO_ROOT)
+  const base = Result.getOrThrow(resolveSettings({ config: path.join(REPO_ROOT, "test/support/empty.yaml"), ...flags }, {}, REPO_ROOT))
   return Settings.layerValue({ ...base, ...patch }, loadAgentConfig("config/agent_performance_config.yaml", REPO_ROOT))
 }
 
