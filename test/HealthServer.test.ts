@@ -12,7 +12,6 @@ import {
   makeMemoryConversationStore,
   makeMemoryStoreState
 } from "../src/store/memory/MemoryConversationStore.ts"
-import { renderPrometheus } from "../src/ops/Prometheus.ts"
 
 interface Reply {
   readonly status: number
@@ -67,9 +66,31 @@ const parseSamples = (text: string): Array<Sample> => {
   return samples
 }
 
+const sameLabels = (a: Record<string, string>, b: Record<string, string>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v)
+
 const valueOf = (samples: ReadonlyArray<Sample>, name: string, labels: Record<string, string> = {}): number | undefined => {
-  const s = samples.find((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels))
+  const s = samples.find((s) => s.name === name && sameLabels(s.labels, labels))
   return s === undefined ? undefined : s.value === "+Inf" ? Number.POSITIVE_INFINITY : Number(s.value)
+}
+
+/** The names a scrape config or dashboard uses (docs/deployment.md), written out so a rename fails. */
+const COUNTERS = [
+  "cpa_records_processed_total",
+  "cpa_records_analyzed_total",
+  "cpa_records_persisted_total",
+  "cpa_records_dead_lettered_total",
+  "cpa_llm_input_tokens_total",
+  "cpa_llm_output_tokens_total"
+]
+const HISTOGRAMS = ["cpa_batch_duration_seconds", "cpa_analyzer_latency_seconds"]
+const GAUGES = ["cpa_last_successful_batch_timestamp_seconds", "cpa_backlog_records"]
+
+/** `family` appears as one contiguous run of lines, in this order. */
+const assertFamily = (lines: ReadonlyArray<string>, family: ReadonlyArray<string>) => {
+  const at = lines.indexOf(family[0]!)
+  assert.isAtLeast(at, 0, `missing: ${family[0]}`)
+  assert.deepStrictEqual(lines.slice(at, at + family.length), family)
 }
 
 describe("HealthServer", () => {
@@ -159,14 +180,16 @@ describe("HealthServer", () => {
   it.effect("/metrics serves the job's metrics in Prometheus text format", () =>
     withServer((url) =>
       Effect.gen(function*() {
-        const before = parseSamples((yield* request(`${url}/metrics`)).body)
-        assert.strictEqual(valueOf(before, "cpa_records_processed_total"), 0, "counters read 0 before the first update")
-        assert.strictEqual(valueOf(before, "cpa_batch_duration_seconds_count"), 0)
-        assert.isUndefined(valueOf(before, "cpa_backlog_records"), "gauges appear once set")
+        const before = yield* request(`${url}/metrics`)
+        const initial = parseSamples(before.body)
+        for (const name of COUNTERS) assert.strictEqual(valueOf(initial, name), 0, `${name} reads 0 before the first update`)
+        for (const name of HISTOGRAMS) assert.strictEqual(valueOf(initial, `${name}_count`), 0, `${name} reads 0 before the first update`)
+        for (const name of GAUGES) assert.isUndefined(valueOf(initial, name), `${name} appears once set`)
 
         yield* Metric.update(Metrics.recordsProcessed, 3)
         yield* Metric.update(Metrics.recordsProcessed, 2)
         yield* Metric.update(Metrics.backlog, 17)
+        yield* Metric.update(Metrics.lastSuccessfulBatch, 1767225600.5)
         for (const seconds of [0.05, 0.7, 0.8, 12, 4000]) yield* Metric.update(Metrics.batchDuration, seconds)
         const quoted = Metric.counter("cpa_test_labelled_total", { attributes: { tag: "say \"hi\"\\now", "error.kind": "x" } })
         yield* Metric.update(quoted, 1)
@@ -175,28 +198,48 @@ describe("HealthServer", () => {
         assert.strictEqual(reply.status, 200)
         assert.strictEqual(reply.contentType, "text/plain; version=0.0.4; charset=utf-8")
         const lines = reply.body.split("\n")
-        assert.include(lines, "# HELP cpa_records_processed_total Source records finished (persisted or dead-lettered)")
-        assert.include(lines, "# TYPE cpa_records_processed_total counter")
-        assert.include(lines, "# TYPE cpa_backlog_records gauge")
-        assert.include(lines, "# TYPE cpa_batch_duration_seconds histogram")
-        assert.include(lines, "cpa_test_labelled_total{error_kind=\"x\",tag=\"say \\\"hi\\\"\\\\now\"} 1")
-
-        const samples = parseSamples(reply.body)
-        assert.strictEqual(valueOf(samples, "cpa_records_processed_total"), 5)
-        assert.strictEqual(valueOf(samples, "cpa_backlog_records"), 17)
-        assert.strictEqual(valueOf(samples, "cpa_test_labelled_total", { error_kind: "x", tag: "say \"hi\"\\now" }), 1)
-
-        const buckets = samples.filter((s) => s.name === "cpa_batch_duration_seconds_bucket")
-        assert.deepStrictEqual(buckets.map((b) => b.labels.le), [
-          "0.1", "0.5", "1", "5", "10", "30", "60", "120", "300", "600", "1800", "+Inf"
+        // Exact families, so that a renamed metric, a changed HELP or a lost bucket fails here.
+        assertFamily(lines, [
+          "# HELP cpa_records_processed_total Source records finished (persisted or dead-lettered)",
+          "# TYPE cpa_records_processed_total counter",
+          "cpa_records_processed_total 5"
         ])
-        assert.deepStrictEqual(buckets.map((b) => Number(b.value)), [1, 1, 3, 3, 3, 4, 4, 4, 4, 4, 4, 5])
-        assert.strictEqual(valueOf(samples, "cpa_batch_duration_seconds_count"), 5)
-        assert.closeTo(valueOf(samples, "cpa_batch_duration_seconds_sum")!, 4013.55, 1e-9)
-        // A family's lines are contiguous: every sample of a name comes after its TYPE line.
-        const typeAt = lines.indexOf("# TYPE cpa_batch_duration_seconds histogram")
-        const sampleAt = lines.map((l, i) => (l.startsWith("cpa_batch_duration_seconds") ? i : -1)).filter((i) => i >= 0)
-        assert.deepStrictEqual(sampleAt, sampleAt.map((_, k) => typeAt + 1 + k))
+        assertFamily(lines, [
+          "# HELP cpa_backlog_records Source records after the checkpoint",
+          "# TYPE cpa_backlog_records gauge",
+          "cpa_backlog_records 17"
+        ])
+        assertFamily(lines, [
+          "# HELP cpa_last_successful_batch_timestamp_seconds Unix time at which the last batch completed",
+          "# TYPE cpa_last_successful_batch_timestamp_seconds gauge",
+          "cpa_last_successful_batch_timestamp_seconds 1767225600.5"
+        ])
+        assertFamily(lines, [
+          "# HELP cpa_batch_duration_seconds Duration of a batch",
+          "# TYPE cpa_batch_duration_seconds histogram",
+          "cpa_batch_duration_seconds_bucket{le=\"0.1\"} 1",
+          "cpa_batch_duration_seconds_bucket{le=\"0.5\"} 1",
+          "cpa_batch_duration_seconds_bucket{le=\"1\"} 3",
+          "cpa_batch_duration_seconds_bucket{le=\"5\"} 3",
+          "cpa_batch_duration_seconds_bucket{le=\"10\"} 3",
+          "cpa_batch_duration_seconds_bucket{le=\"30\"} 4",
+          "cpa_batch_duration_seconds_bucket{le=\"60\"} 4",
+          "cpa_batch_duration_seconds_bucket{le=\"120\"} 4",
+          "cpa_batch_duration_seconds_bucket{le=\"300\"} 4",
+          "cpa_batch_duration_seconds_bucket{le=\"600\"} 4",
+          "cpa_batch_duration_seconds_bucket{le=\"1800\"} 4",
+          "cpa_batch_duration_seconds_bucket{le=\"+Inf\"} 5",
+          "cpa_batch_duration_seconds_sum 4013.55",
+          "cpa_batch_duration_seconds_count 5"
+        ])
+        const types = lines.filter((l) => l.startsWith("# TYPE cpa_"))
+        for (const name of COUNTERS) assert.include(types, `# TYPE ${name} counter`)
+        for (const name of HISTOGRAMS) assert.include(types, `# TYPE ${name} histogram`)
+        for (const name of GAUGES) assert.include(types, `# TYPE ${name} gauge`)
+
+        // Label order is not significant to Prometheus, so the escaped values are checked parsed.
+        const samples = parseSamples(reply.body)
+        assert.strictEqual(valueOf(samples, "cpa_test_labelled_total", { error_kind: "x", tag: "say \"hi\"\\now" }), 1)
       })
     ).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
 
@@ -249,87 +292,3 @@ const freePort = () =>
       server.close(() => resolve(port))
     })
   })
-
-describe("renderPrometheus", () => {
-  type Snapshot = Metric.Metric.Snapshot
-
-  it("renders counters and gauges with HELP, TYPE and sorted, escaped labels", () => {
-    const snapshots: Array<Snapshot> = [
-      { id: "jobs_total", type: "Counter", description: "Jobs\nrun \\ so far", attributes: { zone: "b", app: "cpa" }, state: { count: 4, incremental: true } },
-      { id: "jobs_total", type: "Counter", description: "Jobs\nrun \\ so far", attributes: { zone: "a\"\n\\", app: "cpa" }, state: { count: 1, incremental: true } },
-      { id: "big", type: "Gauge", description: undefined, attributes: undefined, state: { value: 12345678901234567890n } }
-    ]
-    assert.strictEqual(
-      renderPrometheus(snapshots),
-      [
-        "# TYPE big gauge",
-        "big 12345678901234567890",
-        "# HELP jobs_total Jobs\\nrun \\\\ so far",
-        "# TYPE jobs_total counter",
-        "jobs_total{app=\"cpa\",zone=\"b\"} 4",
-        "jobs_total{app=\"cpa\",zone=\"a\\\"\\n\\\\\"} 1",
-        ""
-      ].join("\n")
-    )
-  })
-
-  it("renders histograms with cumulative buckets, +Inf equal to the count, _sum and _count", () => {
-    const text = renderPrometheus([{
-      id: "latency_seconds",
-      type: "Histogram",
-      description: "Latency",
-      attributes: { le: "dropped", op: "x" },
-      state: { buckets: [[0.5, 2], [1, 3], [Number.POSITIVE_INFINITY, 3]], count: 4, min: 0.1, max: 9, sum: 10.6 }
-    }])
-    assert.strictEqual(
-      text,
-      [
-        "# HELP latency_seconds Latency",
-        "# TYPE latency_seconds histogram",
-        "latency_seconds_bucket{op=\"x\",le=\"0.5\"} 2",
-        "latency_seconds_bucket{op=\"x\",le=\"1\"} 3",
-        "latency_seconds_bucket{op=\"x\",le=\"+Inf\"} 4",
-        "latency_seconds_sum{op=\"x\"} 10.6",
-        "latency_seconds_count{op=\"x\"} 4",
-        ""
-      ].join("\n")
-    )
-  })
-
-  it("renders summaries and frequencies, and special float values", () => {
-    const text = renderPrometheus([
-      { id: "size", type: "Summary", description: undefined, attributes: undefined, state: { quantiles: [[0.5, 3], [0.99, undefined]], count: 2, min: 1, max: 5, sum: 6 } },
-      { id: "status", type: "Frequency", description: undefined, attributes: undefined, state: { occurrences: new Map([["200", 7], ["5\"x", 1]]) } },
-      { id: "temp", type: "Gauge", description: undefined, attributes: undefined, state: { value: Number.NEGATIVE_INFINITY } }
-    ])
-    assert.strictEqual(
-      text,
-      [
-        "# TYPE size summary",
-        "size{quantile=\"0.5\"} 3",
-        "size{quantile=\"0.99\"} NaN",
-        "size_sum 6",
-        "size_count 2",
-        "# TYPE status counter",
-        "status{key=\"200\"} 7",
-        "status{key=\"5\\\"x\"} 1",
-        "# TYPE temp gauge",
-        "temp -Inf",
-        ""
-      ].join("\n")
-    )
-  })
-
-  it("makes names valid and keeps one type per family", () => {
-    const text = renderPrometheus([
-      { id: "http.requests-total", type: "Counter", description: "", attributes: { "1st-key": "v" }, state: { count: 2, incremental: false } },
-      { id: "http.requests-total", type: "Gauge", description: undefined, attributes: undefined, state: { value: 9 } },
-      { id: "9lives", type: "Gauge", description: undefined, attributes: undefined, state: { value: 0.25 } }
-    ])
-    assert.strictEqual(
-      text,
-      ["# TYPE _9lives gauge", "_9lives 0.25", "# TYPE http_requests_total counter", "http_requests_total{_1st_key=\"v\"} 2", ""].join("\n")
-    )
-    assert.strictEqual(renderPrometheus([]), "")
-  })
-})

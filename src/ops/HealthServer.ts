@@ -1,11 +1,11 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, Layer, Metric, Schema } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
+import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
 import * as Metrics from "../services/Metrics.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
 import { JobHealth } from "../services/JobHealth.ts"
-import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./Prometheus.ts"
 
 export interface HealthServerOptions {
   readonly port: number
@@ -59,12 +59,8 @@ const routes = HttpRouter.use(Effect.fnUntraced(function*(router) {
     return reasons.length === 0 ? json({ status: "ready" }) : json({ status: "not ready", reason: reasons.join("; ") }, 503)
   })
 
-  const metrics = Effect.map(Metric.snapshot, (snapshot) =>
-    HttpServerResponse.text(renderPrometheus(snapshot), { contentType: PROMETHEUS_CONTENT_TYPE }))
-
   yield* router.add("GET", "/health", json({ status: "ok" }))
   yield* router.add("GET", "/ready", ready)
-  yield* router.add("GET", "/metrics", metrics)
 }))
 
 /**
@@ -99,7 +95,8 @@ export class HealthServer extends Context.Service<HealthServer, {
       yield* Effect.logInfo(`health server listening on ${bound.url} (/health, /ready, /metrics)`)
       return HealthServer.of(bound)
     }))
-    return Layer.merge(HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }), address).pipe(
+    const app = Layer.merge(routes, PrometheusMetrics.layerHttp())
+    return Layer.merge(HttpRouter.serve(app, { disableLogger: true, disableListenLog: true }), address).pipe(
       Layer.provide(nodeServer(options))
     )
   }

@@ -1,6 +1,12 @@
 import { Metric } from "effect"
 
-/** The job's metrics, served in Prometheus text format on `/metrics` when the health server runs. */
+/**
+ * The job's metrics, served in Prometheus text format on `/metrics` when the health server runs.
+ * Effect's exporter writes each name as given (it neither adds nor strips `_total`), but it
+ * collapses `__`, drops a trailing `_` and passes an `le` attribute through as a second `le`
+ * label: keep names plain snake_case and give no metric an attribute named `le`, `quantile`,
+ * `key`, `unit` or `time_unit`, so that what a dashboard queries is the name written here.
+ */
 export const recordsProcessed = Metric.counter("cpa_records_processed_total", {
   description: "Source records finished (persisted or dead-lettered)",
   incremental: true
