@@ -1,3 +1,5 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { estimateCost, type ModelPrice } from "../src/domain/Cost.ts"
@@ -92,6 +94,10 @@ describe("rubric prompt", () => {
 
   it("is the same for the same rubric (a stable cache prefix)", () => {
     assert.strictEqual(buildRubricPrompt(agent.document), prompt)
+  })
+
+  it("is byte-identical to the pinned text for the shipped rubric (a changed prompt invalidates every cache)", () => {
+    assert.strictEqual(prompt, fs.readFileSync(path.join(import.meta.dirname, "fixtures/rubric-prompt.txt"), "utf8"))
   })
 })
 
