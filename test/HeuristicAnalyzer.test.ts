@@ -5,7 +5,7 @@ import { KpiScores, weightedMean } from "../src/domain/Kpi.ts"
 import type { Conversation } from "../src/domain/Source.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
 import { HEURISTIC_VERSION, HeuristicAnalyzer, scoreConversation } from "../src/analyzer/heuristic/HeuristicAnalyzer.ts"
-import { loadAgentConfig } from "../src/config/resolveSettings.ts"
+import { loadAgentConfig } from "../src/config/Rubric.ts"
 
 const weights = loadAgentConfig("config/agent_performance_config.yaml", path.resolve(import.meta.dirname, "..")).weights
 const empathy = (s: KpiScores) => weightedMean(s.empathy_subfactors, weights.empathy)

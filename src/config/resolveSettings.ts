@@ -4,11 +4,12 @@ import * as path from "node:path"
 import { Redacted } from "effect"
 import YAML from "yaml"
 import { ConfigError } from "../domain/Errors.ts"
-import { CLARITY_SUBFACTORS, EMPATHY_SUBFACTORS } from "../domain/Kpi.ts"
 import type { ModelPrice } from "../domain/Cost.ts"
-import { type AgentConfig, type JobSettings, type LogFormat, PROVIDERS } from "../services/Settings.ts"
+import { type JobSettings, type LogFormat, PROVIDERS } from "../services/Settings.ts"
 import { JOB_NAME } from "../domain/Result.ts"
 
+// main.ts still imports it from here.
+export { loadAgentConfig } from "./Rubric.ts"
 
 /** Flags as parsed by the CLI; undefined when not given. */
 export interface FlagValues {
@@ -212,30 +213,3 @@ export const resolveSettings = (flags: FlagValues, env: Env, cwd = process.cwd()
     agentConfigPath: pick(str, { env: ["CPA_AGENT_CONFIG", env], yaml: Y("rubric.agent_config") }, "config/agent_performance_config.yaml")
   }
 }
-
-const weightsOf = <K extends string>(doc: unknown, section: string, names: ReadonlyArray<K>, file: string): Record<K, number> => {
-  const out = {} as Record<K, number>
-  let sum = 0
-  for (const n of names) {
-    const key = `${section}.${n}.weight`
-    const v = orThrow(num({ min: 0, max: 1 })(getPath(doc, key.split(".")), `${key} (${file})`))
-    out[n] = v
-    sum += v
-  }
-  if (Math.abs(sum - 1) > 1e-6) {
-    throw fail(`${section} (${file})`, `the six weights must sum to 1, they sum to ${Number(sum.toFixed(6))}`)
-  }
-  return out
-}
-
-export const loadAgentConfig = (file: string, cwd = process.cwd()): AgentConfig => {
-  const doc = readYamlFile(path.resolve(cwd, file), "rubric.agent_config", true) as Record<string, unknown>
-  return {
-    weights: {
-      empathy: weightsOf(doc, "empathy_subfactors", EMPATHY_SUBFACTORS, file),
-      clarity: weightsOf(doc, "clarity_subfactors", CLARITY_SUBFACTORS, file)
-    },
-    document: doc
-  }
-}
-

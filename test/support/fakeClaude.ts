@@ -6,7 +6,8 @@ import { ConfigProvider, Effect, Layer } from "effect"
 import type { KpiScores } from "../../src/domain/Kpi.ts"
 import type { Conversation } from "../../src/domain/Source.ts"
 import { type JobSettings, Settings } from "../../src/services/Settings.ts"
-import { loadAgentConfig, resolveSettings } from "../../src/config/resolveSettings.ts"
+import { loadAgentConfig } from "../../src/config/Rubric.ts"
+import { resolveSettings } from "../../src/config/resolveSettings.ts"
 
 /**
  * A loopback HTTP server that speaks both Claude protocols: the Anthropic Messages API

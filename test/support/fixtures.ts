@@ -8,7 +8,8 @@ import { Analyzer } from "../../src/services/Analyzer.ts"
 import { MemoryConversationStore, type MemoryStoreState, makeMemoryStoreState } from "../../src/store/memory/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "../../src/store/memory/MemoryJobStateStore.ts"
 import { type JobSettings, Settings } from "../../src/services/Settings.ts"
-import { type FlagValues, loadAgentConfig, resolveSettings } from "../../src/config/resolveSettings.ts"
+import { loadAgentConfig } from "../../src/config/Rubric.ts"
+import { type FlagValues, resolveSettings } from "../../src/config/resolveSettings.ts"
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../..")
 
