@@ -51,7 +51,7 @@ export interface LlmFigures {
 export const runLlm = (options: { readonly concurrency: number }): LlmFigures => {
   const { settings, agent } = benchSettings({})
   const model = settings.model ?? DEFAULT_ANTHROPIC_MODEL
-  const system = buildRubricPrompt(agent.document)
+  const system = buildRubricPrompt(agent.rubric)
   const sources = loadSourceFile(path.join(REPO_ROOT, settings.samplesPath))
   const conversations = sources.flatMap((r) => {
     const decoded = Effect.runSync(Effect.result(decodeConversation(r)))

@@ -4,7 +4,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Layer, References, Result } from "effect"
 import { type AgentConfig, type JobSettings, Settings } from "../src/services/Settings.ts"
-import { type FlagValues, loadAgentConfig, resolveSettings } from "../src/config/resolveSettings.ts"
+import { loadAgentConfig } from "../src/config/Rubric.ts"
+import { type FlagValues, resolveSettings } from "../src/config/resolveSettings.ts"
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "..")
 
@@ -18,7 +19,7 @@ export const benchSettings = (flags: FlagValues): {
   readonly layer: Layer.Layer<Settings>
 } => {
   const settings = Result.getOrThrow(resolveSettings(flags, {}, REPO_ROOT))
-  const agent = loadAgentConfig(settings.agentConfigPath, REPO_ROOT)
+  const agent = Result.getOrThrow(loadAgentConfig(settings.agentConfigPath, REPO_ROOT))
   return { settings, agent, layer: Settings.layerValue(settings, agent) }
 }
 

@@ -22,7 +22,8 @@ import { MongoConversationStore } from "./store/mongo/MongoConversationStore.ts"
 import { MongoJobStateStore } from "./store/mongo/MongoJobStateStore.ts"
 import { loadSourceFile } from "./store/memory/Samples.ts"
 import { type JobSettings, Settings } from "./services/Settings.ts"
-import { type FlagValues, loadAgentConfig, resolveSettings } from "./config/resolveSettings.ts"
+import { type FlagValues, resolveSettings } from "./config/resolveSettings.ts"
+import { loadAgentConfig } from "./config/Rubric.ts"
 import { flagHelp, type FlagScope, flagSettings, type SettingId, SETTINGS } from "./config/SettingsTable.ts"
 import { makeShutdown, Shutdown } from "./services/Shutdown.ts"
 
@@ -117,13 +118,9 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
     const resolved = resolveSettings(flags, process.env)
     if (Result.isFailure(resolved)) return yield* failWith(2, resolved.failure.message)
     const settings = resolved.success
-    let agent: ReturnType<typeof loadAgentConfig>
-    try {
-      agent = loadAgentConfig(settings.agentConfigPath)
-    } catch (e) {
-      if (e instanceof ConfigError) return yield* failWith(2, e.message)
-      throw e
-    }
+    const rubric = loadAgentConfig(settings.agentConfigPath)
+    if (Result.isFailure(rubric)) return yield* failWith(2, rubric.failure.message)
+    const agent = rubric.success
     current = settings
     const settingsLayer = Settings.layerValue(settings, agent)
     const services = Layer.mergeAll(

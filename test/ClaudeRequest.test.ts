@@ -1,5 +1,7 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 import { estimateCost, type ModelPrice } from "../src/domain/Cost.ts"
 import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
 import { CLARITY_SUBFACTORS, EMPATHY_SUBFACTORS, KPI_CATEGORIES } from "../src/domain/Kpi.ts"
@@ -7,10 +9,11 @@ import { classifyStatus, retryAfterMs } from "../src/analyzer/claude/Errors.ts"
 import { buildRubricPrompt, CACHE_FLOOR_TOKENS, estimateTokens } from "../src/analyzer/claude/Prompt.ts"
 import { BEDROCK_ANTHROPIC_VERSION, buildMessagesBody, inlineRefs, kpiToolInputSchema, renderConversation, toBedrockBody, TOOL_NAME } from "../src/analyzer/claude/Request.ts"
 import { decodeAnalysis } from "../src/analyzer/claude/Response.ts"
-import { loadAgentConfig } from "../src/config/resolveSettings.ts"
+import { loadAgentConfig } from "../src/config/Rubric.ts"
+import { SCORED_KPIS, type Subfactor } from "../src/domain/Rubric.ts"
 import { conversation, toolAnswer, validScores } from "./support/fakeClaude.ts"
 
-const agent = loadAgentConfig("config/agent_performance_config.yaml", `${import.meta.dirname}/..`)
+const agent = Result.getOrThrow(loadAgentConfig("config/agent_performance_config.yaml", `${import.meta.dirname}/..`))
 const ctx = { provider: "Anthropic API", secrets: ["sk-ant-secret-1234"] }
 
 describe("tool schema", () => {
@@ -58,7 +61,7 @@ describe("tool schema", () => {
 })
 
 describe("rubric prompt", () => {
-  const prompt = buildRubricPrompt(agent.document)
+  const prompt = buildRubricPrompt(agent.rubric)
 
   it("is above the prompt-cache floor of Sonnet 4.6 (~2,048 tokens at 4 characters a token)", () => {
     const tokens = estimateTokens(prompt)
@@ -68,18 +71,22 @@ describe("rubric prompt", () => {
   })
 
   it("holds every KPI and sub-factor with its range, meaning and anchors from the YAML", () => {
-    const doc = agent.document as any
+    const { rubric } = agent
     for (const [name, r] of Object.values(KPI_CATEGORIES).flatMap((c) => Object.entries(c))) {
       assert.match(prompt, new RegExp(`### ${name} \\(${r.integer ? "whole number, 0 or 1" : `${r.min} to ${r.max}`}`), name)
-      if (doc.kpis[name] !== undefined) {
-        for (const k of ["description", "low", "high"]) assert.include(prompt, doc.kpis[name][k], `${name}.${k}`)
-      }
     }
-    for (const [section, names] of [["empathy_subfactors", EMPATHY_SUBFACTORS], ["clarity_subfactors", CLARITY_SUBFACTORS]] as const) {
+    for (const name of SCORED_KPIS) {
+      for (const k of ["description", "low", "high"] as const) assert.include(prompt, rubric.kpis[name][k], `${name}.${k}`)
+    }
+    const sections: ReadonlyArray<readonly [string, Readonly<Record<string, Subfactor>>, ReadonlyArray<string>]> = [
+      ["empathy_subfactors", rubric.empathy_subfactors, EMPATHY_SUBFACTORS],
+      ["clarity_subfactors", rubric.clarity_subfactors, CLARITY_SUBFACTORS]
+    ]
+    for (const [section, subfactors, names] of sections) {
       for (const n of names) {
         assert.include(prompt, `#### ${section}.${n} (`, n)
-        assert.include(prompt, `weight ${doc[section][n].weight}`, n)
-        for (const k of ["description", "low", "high"]) assert.include(prompt, doc[section][n][k], `${n}.${k}`)
+        assert.include(prompt, `weight ${subfactors[n]!.weight}`, n)
+        for (const k of ["description", "low", "high"] as const) assert.include(prompt, subfactors[n]![k], `${n}.${k}`)
       }
     }
   })
@@ -91,7 +98,11 @@ describe("rubric prompt", () => {
   })
 
   it("is the same for the same rubric (a stable cache prefix)", () => {
-    assert.strictEqual(buildRubricPrompt(agent.document), prompt)
+    assert.strictEqual(buildRubricPrompt(agent.rubric), prompt)
+  })
+
+  it("is byte-identical to the pinned text for the shipped rubric (a changed prompt invalidates every cache)", () => {
+    assert.strictEqual(prompt, fs.readFileSync(path.join(import.meta.dirname, "fixtures/rubric-prompt.txt"), "utf8"))
   })
 })
 

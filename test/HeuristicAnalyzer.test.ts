@@ -1,13 +1,13 @@
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 import { KpiScores, weightedMean } from "../src/domain/Kpi.ts"
 import type { Conversation } from "../src/domain/Source.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
 import { HEURISTIC_VERSION, HeuristicAnalyzer, scoreConversation } from "../src/analyzer/heuristic/HeuristicAnalyzer.ts"
-import { loadAgentConfig } from "../src/config/resolveSettings.ts"
+import { loadAgentConfig } from "../src/config/Rubric.ts"
 
-const weights = loadAgentConfig("config/agent_performance_config.yaml", path.resolve(import.meta.dirname, "..")).weights
+const weights = Result.getOrThrow(loadAgentConfig("config/agent_performance_config.yaml", path.resolve(import.meta.dirname, ".."))).weights
 const empathy = (s: KpiScores) => weightedMean(s.empathy_subfactors, weights.empathy)
 const clarity = (s: KpiScores) => weightedMean(s.clarity_subfactors, weights.clarity)
 const decodeScores = Schema.decodeUnknownSync(KpiScores)

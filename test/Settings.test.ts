@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { Redacted, Result } from "effect"
 import { assert, describe, it } from "vitest"
 import { ConfigError } from "../src/domain/Errors.ts"
-import { loadAgentConfig, resolveSettings } from "../src/config/resolveSettings.ts"
+import { resolveSettings } from "../src/config/resolveSettings.ts"
 import { type Setting, SETTINGS, settingsMarkdown } from "../src/config/SettingsTable.ts"
 import { REPO_ROOT } from "./support/fixtures.ts"
 
@@ -165,24 +165,5 @@ describe("the settings table", () => {
       if (d === undefined || d === "") continue
       assert.isTrue(Result.isSuccess(s.parse(d, id)), id)
     }
-  })
-})
-
-describe("loadAgentConfig", () => {
-  it("reads the weights, each set summing to 1", () => {
-    const a = loadAgentConfig("config/agent_performance_config.yaml", REPO_ROOT)
-    const sum = (o: Record<string, number>) => Object.values(o).reduce((x, y) => x + y, 0)
-    assert.closeTo(sum(a.weights.empathy), 1, 1e-9)
-    assert.closeTo(sum(a.weights.clarity), 1, 1e-9)
-  })
-
-  it("says so when weights do not sum to 1", () => {
-    const text = fs.readFileSync(path.join(REPO_ROOT, "config/agent_performance_config.yaml"), "utf8")
-      .replace("weight: 0.20\n    description: Does the agent notice", "weight: 0.30\n    description: Does the agent notice")
-    const file = yamlFile("bad-weights.yaml", text)
-    const err = configError(() => loadAgentConfig(file))
-    assert.include(err.message, "empathy_subfactors")
-    assert.include(err.message, "sum to 1")
-    assert.include(err.message, "1.1")
   })
 })

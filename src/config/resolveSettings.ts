@@ -4,9 +4,9 @@ import * as path from "node:path"
 import { Redacted, Result } from "effect"
 import YAML from "yaml"
 import type { ConfigError } from "../domain/Errors.ts"
-import { CLARITY_SUBFACTORS, EMPATHY_SUBFACTORS } from "../domain/Kpi.ts"
-import type { AgentConfig, JobSettings } from "../services/Settings.ts"
-import { num, type Setting, type SettingId, SETTINGS, settingError, type SettingValues } from "./SettingsTable.ts"
+import type { JobSettings } from "../services/Settings.ts"
+import { closest } from "./closest.ts"
+import { type Setting, type SettingId, SETTINGS, settingError, type SettingValues } from "./SettingsTable.ts"
 
 /** Raw flag values as the CLI parsed them (strings), by setting id; undefined when not given. */
 export type FlagValues = { readonly [K in SettingId]?: string | number | undefined }
@@ -47,32 +47,6 @@ export const readYamlFile = (file: string, setting: string, required: boolean): 
   if (value === null || value === undefined) return Result.succeed({})
   if (!isMapping(value)) return Result.fail(settingError(setting, `${file} is not valid settings YAML: the top level is not a mapping`))
   return Result.succeed(value)
-}
-
-/** Edit distance, for "did you mean" on unknown keys. */
-export const editDistance = (a: string, b: string): number => {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = cur
-    }
-  }
-  return row[b.length]!
-}
-
-/** The closest of `candidates` to `key`, when it is close enough to be a likely typo. */
-export const closest = (key: string, candidates: ReadonlyArray<string>): string | undefined => {
-  let best: string | undefined
-  let bestDistance = Infinity
-  for (const c of candidates) {
-    const d = editDistance(key, c)
-    if (d < bestDistance) [best, bestDistance] = [c, d]
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined
 }
 
 const YAML_KEYS: ReadonlyArray<string> = (Object.values(SETTINGS) as Array<Setting<unknown>>).flatMap((s) => (s.yaml !== undefined ? [s.yaml] : []))
@@ -176,30 +150,3 @@ const toJobSettings = (v: SettingValues): JobSettings => ({
   samplesPath: v.samplesPath,
   agentConfigPath: v.agentConfigPath
 })
-
-const weightsOf = <K extends string>(doc: unknown, section: string, names: ReadonlyArray<K>, file: string): Record<K, number> => {
-  const out = {} as Record<K, number>
-  let sum = 0
-  for (const n of names) {
-    const key = `${section}.${n}.weight`
-    const v = Result.getOrThrow(num({ min: 0, max: 1 })(getPath(doc, key.split(".")), `${key} (${file})`))
-    out[n] = v
-    sum += v
-  }
-  if (Math.abs(sum - 1) > 1e-6) {
-    throw settingError(`${section} (${file})`, `the six weights must sum to 1, they sum to ${Number(sum.toFixed(6))}`)
-  }
-  return out
-}
-
-export const loadAgentConfig = (file: string, cwd = process.cwd()): AgentConfig => {
-  const doc = Result.getOrThrow(readYamlFile(path.resolve(cwd, file), "rubric.agent_config", true))
-  return {
-    weights: {
-      empathy: weightsOf(doc, "empathy_subfactors", EMPATHY_SUBFACTORS, file),
-      clarity: weightsOf(doc, "clarity_subfactors", CLARITY_SUBFACTORS, file)
-    },
-    document: doc
-  }
-}
-

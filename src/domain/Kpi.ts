@@ -57,6 +57,7 @@ export const EMPATHY_SUBFACTOR_RANGE = KPI_CATEGORIES.empathy_communication.empa
 export const CLARITY_SUBFACTOR_RANGE = KPI_CATEGORIES.empathy_communication.clarity_language
 
 export type Category = keyof typeof KPI_CATEGORIES
+export type KpiName = { readonly [C in Category]: keyof typeof KPI_CATEGORIES[C] }[Category]
 export const KPI_NAMES: ReadonlyArray<string> = Object.values(KPI_CATEGORIES).flatMap((c) => Object.keys(c))
 
 const scoreSchema = (r: Range) =>

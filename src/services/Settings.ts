@@ -1,6 +1,7 @@
 import { Context, Layer, type Redacted } from "effect"
 import type { ModelPrice } from "../domain/Cost.ts"
 import type { Weights } from "../domain/Kpi.ts"
+import type { Rubric } from "../domain/Rubric.ts"
 
 export const PROVIDERS = ["heuristic", "anthropic", "aicore"] as const
 export type Provider = typeof PROVIDERS[number]
@@ -52,8 +53,7 @@ export interface JobSettings {
 /** The KPI rubric file: sub-factor weights and the texts the model prompt is built from. */
 export interface AgentConfig {
   readonly weights: Weights
-  /** The parsed YAML, for building the model's rubric prompt. */
-  readonly document: Record<string, unknown>
+  readonly rubric: Rubric
 }
 
 /** The resolved settings and KPI rubric of this run. */

@@ -6,7 +6,8 @@ import { runBatch } from "../../src/programs/Batch.ts"
 import { AnthropicAnalyzer } from "../../src/analyzer/claude/AnthropicAnalyzer.ts"
 import { RateLimiter } from "../../src/analyzer/claude/RateLimiter.ts"
 import { Settings } from "../../src/services/Settings.ts"
-import { loadAgentConfig, resolveSettings } from "../../src/config/resolveSettings.ts"
+import { loadAgentConfig } from "../../src/config/Rubric.ts"
+import { resolveSettings } from "../../src/config/resolveSettings.ts"
 import { envLayer, errorAnswer, type FakeClaude, fakeClaude, type Reply, toolAnswer, validScores } from "../support/fakeClaude.ts"
 import { type MemoryWorld, memoryWorld, oid, REPO_ROOT, records } from "../support/fixtures.ts"
 
@@ -32,7 +33,7 @@ const settings = () => {
       retry: { baseDelayMs: BASE_DELAY_MS, maxRetries: 3 },
       llmOptions: { ...base.llmOptions, timeoutMs: TIMEOUT_MS, maxRequestsPerMinute: 100_000 }
     },
-    loadAgentConfig("config/agent_performance_config.yaml", REPO_ROOT)
+    Result.getOrThrow(loadAgentConfig("config/agent_performance_config.yaml", REPO_ROOT))
   )
 }
 

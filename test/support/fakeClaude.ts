@@ -6,7 +6,8 @@ import { ConfigProvider, Effect, Layer, Result } from "effect"
 import type { KpiScores } from "../../src/domain/Kpi.ts"
 import type { Conversation } from "../../src/domain/Source.ts"
 import { type JobSettings, Settings } from "../../src/services/Settings.ts"
-import { loadAgentConfig, resolveSettings } from "../../src/config/resolveSettings.ts"
+import { loadAgentConfig } from "../../src/config/Rubric.ts"
+import { resolveSettings } from "../../src/config/resolveSettings.ts"
 
 /**
  * A loopback HTTP server that speaks both Claude protocols: the Anthropic Messages API
@@ -246,7 +247,7 @@ export const settingsLayer = (patch: {
         ...patch.llmOptions
       }
     },
-    loadAgentConfig("config/agent_performance_config.yaml", REPO_ROOT)
+    Result.getOrThrow(loadAgentConfig("config/agent_performance_config.yaml", REPO_ROOT))
   )
 }
 

@@ -8,14 +8,15 @@ import { Analyzer } from "../../src/services/Analyzer.ts"
 import { MemoryConversationStore, type MemoryStoreState, makeMemoryStoreState } from "../../src/store/memory/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "../../src/store/memory/MemoryJobStateStore.ts"
 import { type JobSettings, Settings } from "../../src/services/Settings.ts"
-import { type FlagValues, loadAgentConfig, resolveSettings } from "../../src/config/resolveSettings.ts"
+import { loadAgentConfig } from "../../src/config/Rubric.ts"
+import { type FlagValues, resolveSettings } from "../../src/config/resolveSettings.ts"
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../..")
 
 /** Settings from defaults only (no YAML), with flag-style overrides and partial replacements. */
 export const testSettings = (flags: FlagValues = {}, patch: Partial<JobSettings> = {}) => {
   const base = Result.getOrThrow(resolveSettings({ config: path.join(REPO_ROOT, "test/support/empty.yaml"), ...flags }, {}, REPO_ROOT))
-  return Settings.layerValue({ ...base, ...patch }, loadAgentConfig("config/agent_performance_config.yaml", REPO_ROOT))
+  return Settings.layerValue({ ...base, ...patch }, Result.getOrThrow(loadAgentConfig("config/agent_performance_config.yaml", REPO_ROOT)))
 }
 
 /** The i-th test ObjectId (hex), increasing with i. */

@@ -111,7 +111,7 @@ export class AiCoreAnalyzer {
       const deploymentUrl = (configuredUrl ??
         (yield* discoverDeployment(key, tokens, resourceGroup, model, timeoutMs, ctx))).replace(/\/+$/, "")
       const invokeUrl = `${deploymentUrl}/invoke`
-      const system = buildRubricPrompt(settings.agent.document)
+      const system = buildRubricPrompt(settings.agent.rubric)
       yield* Effect.logInfo(
         `analyzer: SAP AI Core, model ${model}, ${deploymentUrl}, resource group ${resourceGroup}, rubric prompt ~${estimateTokens(system)} tokens`
       )

@@ -65,7 +65,7 @@ export class AnthropicAnalyzer {
       const apiKey = yield* readApiKey
       const baseURL = yield* readBaseUrl
       const model = settings.model ?? DEFAULT_ANTHROPIC_MODEL
-      const system = buildRubricPrompt(settings.agent.document)
+      const system = buildRubricPrompt(settings.agent.rubric)
       const client = new Anthropic({
         apiKey: Redacted.value(apiKey),
         // SDK 1.x sends the key as a bearer token; gateways behind ANTHROPIC_BASE_URL may read

@@ -1,12 +1,13 @@
-import { Predicate } from "effect"
 import {
   CLARITY_SUBFACTOR_RANGE,
   CLARITY_SUBFACTORS,
   EMPATHY_SUBFACTOR_RANGE,
   EMPATHY_SUBFACTORS,
   KPI_CATEGORIES,
+  type KpiName,
   type Range
 } from "../../domain/Kpi.ts"
+import type { KpiText, Rubric, Subfactor } from "../../domain/Rubric.ts"
 import { TOOL_NAME } from "./Request.ts"
 
 /**
@@ -20,34 +21,26 @@ export const CACHE_FLOOR_TOKENS = 2048
 /** A rough token count (4 characters a token), good enough to check the prompt-cache floor. */
 export const estimateTokens = (text: string): number => Math.ceil(text.length / 4)
 
-const str = (doc: unknown, ...keys: ReadonlyArray<string>): string | undefined => {
-  const v = keys.reduce<unknown>((o, k) => (Predicate.isObject(o) ? (o as Record<string, unknown>)[k] : undefined), doc)
-  return typeof v === "string" && v.trim() !== "" ? v.trim() : typeof v === "number" ? String(v) : undefined
-}
-
 const rangeText = (r: Range): string =>
   r.integer && r.max - r.min === 1 ? `whole number, ${r.min} or ${r.max}` : `${r.min} to ${r.max}`
 
-const anchors = (doc: unknown, section: string, name: string): Array<string> => {
-  const lines: Array<string> = []
-  const description = str(doc, section, name, "description")
-  const low = str(doc, section, name, "low")
-  const high = str(doc, section, name, "high")
-  if (description !== undefined) lines.push(`Meaning: ${description}`)
-  if (low !== undefined) lines.push(`Low end: ${low}`)
-  if (high !== undefined) lines.push(`High end: ${high}`)
-  return lines
-}
+const anchors = (text: KpiText): Array<string> => [
+  `Meaning: ${text.description}`,
+  `Low end: ${text.low}`,
+  `High end: ${text.high}`
+]
 
-const subfactorBlock = (doc: unknown, section: string, names: ReadonlyArray<string>, r: Range): Array<string> =>
-  names.flatMap((name) => {
-    const weight = str(doc, section, name, "weight")
-    return [
-      "",
-      `#### ${section}.${name} (${rangeText(r)}${weight !== undefined ? `, weight ${weight}` : ""})`,
-      ...anchors(doc, section, name)
-    ]
-  })
+const subfactorBlock = <K extends string>(
+  section: string,
+  subfactors: Readonly<Record<K, Subfactor>>,
+  names: ReadonlyArray<K>,
+  r: Range
+): Array<string> =>
+  names.flatMap((name) => [
+    "",
+    `#### ${section}.${name} (${rangeText(r)}, weight ${subfactors[name].weight})`,
+    ...anchors(subfactors[name])
+  ])
 
 const CATEGORY_TITLES: Record<keyof typeof KPI_CATEGORIES, string> = {
   accuracy_compliance: "Accuracy and compliance",
@@ -103,26 +96,26 @@ const SITUATIONS = `# Situations that need care
  * output rules. It is the same for every conversation, so it is the cached prefix; it must stay
  * above the model's prompt-cache floor (see `CACHE_FLOOR_TOKENS`).
  */
-export const buildRubricPrompt = (document: unknown): string => {
+export const buildRubricPrompt = (rubric: Rubric): string => {
   const lines: Array<string> = [INTRO]
   for (const [category, kpis] of Object.entries(KPI_CATEGORIES) as Array<[keyof typeof KPI_CATEGORIES, Record<string, Range>]>) {
     lines.push("", `## ${CATEGORY_TITLES[category]}`)
-    for (const [name, r] of Object.entries(kpis)) {
+    for (const [name, r] of Object.entries(kpis) as Array<[KpiName, Range]>) {
       lines.push("")
       if (name === "empathy_score") {
         lines.push(
           `### empathy_score (${rangeText(r)}): computed by the system from the six empathy sub-factors`,
           "How well the agent recognises, acknowledges and responds to the customer's feelings. Score each sub-factor:"
         )
-        lines.push(...subfactorBlock(document, "empathy_subfactors", EMPATHY_SUBFACTORS, EMPATHY_SUBFACTOR_RANGE))
+        lines.push(...subfactorBlock("empathy_subfactors", rubric.empathy_subfactors, EMPATHY_SUBFACTORS, EMPATHY_SUBFACTOR_RANGE))
       } else if (name === "clarity_language") {
         lines.push(
           `### clarity_language (${rangeText(r)}): computed by the system from the six clarity sub-factors`,
           "How easy the agent's messages are to read and act on. Score each sub-factor:"
         )
-        lines.push(...subfactorBlock(document, "clarity_subfactors", CLARITY_SUBFACTORS, CLARITY_SUBFACTOR_RANGE))
+        lines.push(...subfactorBlock("clarity_subfactors", rubric.clarity_subfactors, CLARITY_SUBFACTORS, CLARITY_SUBFACTOR_RANGE))
       } else {
-        lines.push(`### ${name} (${rangeText(r)})`, ...anchors(document, "kpis", name))
+        lines.push(`### ${name} (${rangeText(r)})`, ...anchors(rubric.kpis[name]))
       }
     }
   }
