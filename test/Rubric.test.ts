@@ -125,7 +125,7 @@ describe("loadAgentConfig", () => {
     const file = path.join(tmp, "broken.yaml")
     fs.writeFileSync(file, "kpis:\n  csat_resolution: [1, 2\n")
     const message = errorOf(file)
-    assert.match(message, /^rubric\.agent_config: .*broken\.yaml is not valid YAML: .*line \d+/)
+    assert.match(message, /^rubric\.agent_config: .*broken\.yaml is not valid YAML at line 2: .+: "csat_resolution: \[1, 2"$/)
   })
 })
 
