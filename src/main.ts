@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { NodeServices } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit as EffectExit, Layer, Option, Redacted, Result, Runtime } from "effect"
+import { Console as NodeConsole } from "node:console"
+import { Cause, ConfigProvider, Console, Context, Effect, Exit as EffectExit, Layer, Option, Redacted, Result, Runtime } from "effect"
 import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import { ConfigError } from "./domain/Errors.ts"
 import { runBatch } from "./programs/Batch.ts"
@@ -10,22 +11,17 @@ import { runPeriodic } from "./programs/Periodic.ts"
 import { formatBatchResults } from "./programs/Reports.ts"
 import { resetState, showStats } from "./programs/Stats.ts"
 import { Analyzer } from "./services/Analyzer.ts"
-import { HealthServer } from "./ops/HealthServer.ts"
-import { analyzerLayer } from "./analyzer/AnalyzerProvider.ts"
 import type { ConversationStore } from "./services/ConversationStore.ts"
 import type { JobStateStore } from "./services/JobStateStore.ts"
 import { loggingLayer, toLogLevel } from "./ops/Logging.ts"
 import { MemoryConversationStore, makeMemoryStoreState } from "./store/memory/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "./store/memory/MemoryJobStateStore.ts"
-import { Mongo } from "./store/mongo/MongoClient.ts"
-import { MongoConversationStore } from "./store/mongo/MongoConversationStore.ts"
-import { MongoJobStateStore } from "./store/mongo/MongoJobStateStore.ts"
 import { loadSourceFile } from "./store/memory/Samples.ts"
 import { type JobSettings, Settings } from "./services/Settings.ts"
-import { type FlagValues, resolveSettings } from "./config/resolveSettings.ts"
+import { type Env, type FlagValues, resolveSettings } from "./config/resolveSettings.ts"
 import { loadAgentConfig } from "./config/Rubric.ts"
 import { flagHelp, type FlagScope, flagSettings, type SettingId, SETTINGS } from "./config/SettingsTable.ts"
-import { makeShutdown, Shutdown } from "./services/Shutdown.ts"
+import { makeShutdown, Shutdown, type ShutdownSignal } from "./services/Shutdown.ts"
 
 const VERSION = "0.1.0"
 
@@ -91,7 +87,18 @@ const storeLayer = (settings: JobSettings): Layer.Layer<ConversationStore | JobS
         catch: (e) => e instanceof ConfigError ? e : new ConfigError({ setting: "demo.samples", message: `demo.samples: ${String(e)}` })
       }).pipe(Effect.map((state) => Layer.mergeAll(MemoryConversationStore.layer(state), MemoryJobStateStore.layer())))
     )
-    : Layer.mergeAll(MongoConversationStore.layer, MongoJobStateStore.layer).pipe(Layer.provide(Mongo.layer))
+    // Loaded only when used: the driver is a large part of a start-up that does not need it.
+    : Layer.unwrap(Effect.promise(() => import("./store/mongo/layer.ts")).pipe(Effect.map((m) => m.mongoStoresLayer)))
+
+const analyzerLayer = Layer.unwrap(Effect.promise(() => import("./analyzer/AnalyzerProvider.ts")).pipe(Effect.map((m) => m.analyzerLayer)))
+
+const healthLayer = (port: number, host: string) =>
+  Layer.unwrap(Effect.promise(() => import("./ops/HealthServer.ts")).pipe(Effect.map((m) => m.HealthServer.layer({ port, host }))))
+
+/** The environment of this invocation: the process's, or a test's own when run in-process. */
+const InvocationEnv = Context.Reference<Env>("cpa/InvocationEnv", { defaultValue: () => process.env })
+/** The command line of this invocation, for `--log-level` (handled by the CLI library itself). */
+const InvocationArgv = Context.Reference<ReadonlyArray<string>>("cpa/InvocationArgv", { defaultValue: () => process.argv.slice(2) })
 
 /** `--log-level` given on the command line wins over LOG_LEVEL and the YAML key. */
 const argvLogLevel = (argv: ReadonlyArray<string>): string | undefined => {
@@ -115,7 +122,7 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
   program: Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function*() {
-    const resolved = resolveSettings(flags, process.env)
+    const resolved = resolveSettings(flags, yield* InvocationEnv)
     if (Result.isFailure(resolved)) return yield* failWith(2, resolved.failure.message)
     const settings = resolved.success
     const rubric = loadAgentConfig(settings.agentConfigPath)
@@ -130,7 +137,7 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
     return yield* (program as Effect.Effect<A, E, Settings | ConversationStore | JobStateStore | Analyzer>).pipe(
       Effect.provide(
         options.health === true && settings.healthPort !== undefined
-          ? HealthServer.layer({ port: settings.healthPort, host: settings.healthHost }).pipe(Layer.provideMerge(services))
+          ? healthLayer(settings.healthPort, settings.healthHost).pipe(Layer.provideMerge(services))
           : services
       ),
       Effect.catch((e: unknown) => {
@@ -146,7 +153,7 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
         }
       }),
       Effect.provide(loggingLayer({
-        level: toLogLevel(argvLogLevel(process.argv) ?? settings.logLevel),
+        level: toLogLevel(argvLogLevel(yield* InvocationArgv) ?? settings.logLevel),
         format: settings.logFormat,
         dir: settings.logDir,
         retentionDays: settings.logRetentionDays
@@ -260,19 +267,40 @@ const presenter = CliOutput.layerPresenter({
 })
 
 /**
- * Runs the CLI. The first SIGTERM/SIGINT asks for a graceful stop: no new records, the ones
- * in flight finish within `shutdown.grace_seconds`, the checkpoint is saved, status `stopped`,
- * exit 0. A second signal exits at once (the checkpoint rule keeps that safe).
+ * One invocation of the CLI on `argv`, with its own environment and stop signal: what `main`
+ * runs for the process, and what tests run in-process. Output goes to process.stdout/stderr.
+ */
+export const cli = (
+  argv: ReadonlyArray<string>,
+  options: { readonly env?: Env; readonly shutdown?: ShutdownSignal } = {}
+): Effect.Effect<void, unknown> => {
+  const env = options.env ?? process.env
+  return Command.runWith(app, { version: VERSION })(normalizeArgv(argv)).pipe(
+    Effect.provideService(InvocationEnv, env),
+    Effect.provideService(InvocationArgv, argv),
+    options.shutdown !== undefined ? Effect.provideService(Shutdown, options.shutdown) : (e) => e,
+    Effect.provideService(Console.Console, new NodeConsole(process.stdout, process.stderr)),
+    Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: definedOnly(env) }))),
+    Effect.provide(presenter),
+    Effect.provide(NodeServices.layer)
+  )
+}
+
+const definedOnly = (env: Env): Record<string, string> =>
+  Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))
+
+/** Runs one invocation to its end and returns its exit code (for in-process tests). */
+export const runCli = async (argv: ReadonlyArray<string>, options: { readonly env?: Env } = {}): Promise<number> =>
+  exitCodeOf(await Effect.runPromiseExit(cli(argv, options)), false)
+
+/**
+ * Runs the CLI for the process. The first SIGTERM/SIGINT asks for a graceful stop: no new
+ * records, the ones in flight finish within `shutdown.grace_seconds`, the checkpoint is saved,
+ * status `stopped`, exit 0. A second signal exits at once (the checkpoint rule keeps that safe).
  */
 export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)): void => {
   const shutdown = makeShutdown()
-  const fiber = Effect.runFork(
-    Command.runWith(app, { version: VERSION })(normalizeArgv(argv)).pipe(
-      Effect.provideService(Shutdown, shutdown.signal),
-      Effect.provide(presenter),
-      Effect.provide(NodeServices.layer)
-    )
-  )
+  const fiber = Effect.runFork(cli(argv, { shutdown: shutdown.signal }))
   let signals = 0
   let graceTimer: NodeJS.Timeout | undefined
   const onSignal = (signal: NodeJS.Signals) => {
