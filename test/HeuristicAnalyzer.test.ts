@@ -6,6 +6,7 @@ import type { Conversation } from "../src/domain/Source.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
 import { HEURISTIC_VERSION, HeuristicAnalyzer, scoreConversation } from "../src/analyzer/heuristic/HeuristicAnalyzer.ts"
 import { loadAgentConfig } from "../src/config/Rubric.ts"
+import { prng } from "./support/fixtures.ts"
 
 const weights = Result.getOrThrow(loadAgentConfig("config/agent_performance_config.yaml", path.resolve(import.meta.dirname, ".."))).weights
 const empathy = (s: KpiScores) => weightedMean(s.empathy_subfactors, weights.empathy)
@@ -260,15 +261,6 @@ describe("scoreConversation: single rules", () => {
   })
 })
 
-/** mulberry32: a tiny seeded PRNG, so the generated cases are the same on every run. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = seed
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
 const WORDS = (
   "the my order is not working still broken thanks sorry refund fixed resolved useless calm down read faq dm us call " +
   "supervisor complaint escalate we'll get back within 24 hours happy frustrated angry great terrible i'm dana @dana_k " +
@@ -308,6 +300,7 @@ const randomConversation = (rand: () => number): Conversation => {
 }
 
 describe("scoreConversation: properties over generated conversations", () => {
+  // Seeded, so the generated cases are the same on every run.
   const rand = prng(20240304)
   const cases = Array.from({ length: 400 }, () => randomConversation(rand))
 
