@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { NodeServices } from "@effect/platform-node"
 import { Console as NodeConsole } from "node:console"
+import { Writable } from "node:stream"
 import { Cause, ConfigProvider, Console, Context, Effect, Exit as EffectExit, Layer, Option, Redacted, Result, Runtime } from "effect"
 import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import { ConfigError } from "./domain/Errors.ts"
@@ -73,7 +74,8 @@ class ExitCode extends Error {
 }
 
 const failWith = (code: number, message: string) =>
-  Effect.sync(() => process.stderr.write(`error: ${message.replace(/\s*[\r\n]+\s*/g, " ")}\n`)).pipe(
+  InvocationOutput.pipe(
+    Effect.flatMap((output) => Effect.sync(() => output.err(`error: ${message.replace(/\s*[\r\n]+\s*/g, " ")}\n`))),
     Effect.andThen(Effect.fail(new ExitCode(code)))
   )
 
@@ -97,6 +99,13 @@ const healthLayer = (port: number, host: string) =>
 
 /** The environment of this invocation: the process's, or a test's own when run in-process. */
 const InvocationEnv = Context.Reference<Env>("cpa/InvocationEnv", { defaultValue: () => process.env })
+/** Where this invocation writes: the process's stdout and stderr, or a test's collectors. */
+export interface Output {
+  readonly out: (text: string) => void
+  readonly err: (text: string) => void
+}
+const processOutput: Output = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }
+const InvocationOutput = Context.Reference<Output>("cpa/InvocationOutput", { defaultValue: () => processOutput })
 /** The command line of this invocation, for `--log-level` (handled by the CLI library itself). */
 const InvocationArgv = Context.Reference<ReadonlyArray<string>>("cpa/InvocationArgv", { defaultValue: () => process.argv.slice(2) })
 
@@ -156,7 +165,8 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
         level: toLogLevel(argvLogLevel(yield* InvocationArgv) ?? settings.logLevel),
         format: settings.logFormat,
         dir: settings.logDir,
-        retentionDays: settings.logRetentionDays
+        retentionDays: settings.logRetentionDays,
+        write: (yield* InvocationOutput).err
       }))
     )
   })
@@ -240,7 +250,7 @@ export const app = cpa.pipe(Command.withSubcommands([deadLetters]))
 export const normalizeArgv = (argv: ReadonlyArray<string>): Array<string> =>
   argv.map((arg, i) => (argv[i - 1] === "--log-level" || arg.startsWith("--log-level=") ? arg.toLowerCase() : arg))
 
-const exitCodeOf = (exit: EffectExit.Exit<unknown, unknown>, stopRequested: boolean): number => {
+const exitCodeOf = (exit: EffectExit.Exit<unknown, unknown>, stopRequested: boolean, output: Output = processOutput): number => {
   if (EffectExit.isSuccess(exit)) return 0
   if (Cause.hasInterruptsOnly(exit.cause)) return stopRequested ? 0 : 130
   const error = Cause.squash(exit.cause)
@@ -248,7 +258,7 @@ const exitCodeOf = (exit: EffectExit.Exit<unknown, unknown>, stopRequested: bool
   const tag = (error as { _tag?: string } | undefined)?._tag
   if (tag === "ShowHelp") return 2
   if (tag !== undefined && tag.startsWith("Cli")) return 2
-  process.stderr.write(`error: ${Cause.pretty(exit.cause)}\n`)
+  output.err(`error: ${Cause.pretty(exit.cause)}\n`)
   return 1
 }
 
@@ -259,27 +269,36 @@ const exitCodeOf = (exit: EffectExit.Exit<unknown, unknown>, stopRequested: bool
 const presenter = CliOutput.layerPresenter({
   present: (event) =>
     event._tag === "InvalidInvocation"
-      ? Effect.sync(() => {
-        const first = event.errors[0]?.message ?? "invalid command line"
-        process.stderr.write(`error: ${first.replace(/\s*[\r\n]+\s*/g, " ")} (see ${event.commandPath.join(" ")} --help)\n`)
-      })
+      ? InvocationOutput.pipe(Effect.flatMap((output) =>
+        Effect.sync(() => {
+          const first = event.errors[0]?.message ?? "invalid command line"
+          output.err(`error: ${first.replace(/\s*[\r\n]+\s*/g, " ")} (see ${event.commandPath.join(" ")} --help)\n`)
+        })
+      ))
       : CliOutput.defaultPresenter.present(event)
 })
 
 /**
  * One invocation of the CLI on `argv`, with its own environment and stop signal: what `main`
- * runs for the process, and what tests run in-process. Output goes to process.stdout/stderr.
+ * runs for the process, and what tests run in-process (with their own output collectors).
  */
 export const cli = (
   argv: ReadonlyArray<string>,
-  options: { readonly env?: Env; readonly shutdown?: ShutdownSignal } = {}
+  options: { readonly env?: Env; readonly shutdown?: ShutdownSignal; readonly output?: Output } = {}
 ): Effect.Effect<void, unknown> => {
   const env = options.env ?? process.env
+  const output = options.output ?? processOutput
+  const stream = (write: (text: string) => void) =>
+    new Writable({ decodeStrings: false, write: (chunk, _encoding, done) => (write(String(chunk)), done()) })
+  const console = options.output === undefined
+    ? new NodeConsole(process.stdout, process.stderr)
+    : new NodeConsole(stream(output.out), stream(output.err))
   return Command.runWith(app, { version: VERSION })(normalizeArgv(argv)).pipe(
     Effect.provideService(InvocationEnv, env),
     Effect.provideService(InvocationArgv, argv),
     options.shutdown !== undefined ? Effect.provideService(Shutdown, options.shutdown) : (e) => e,
-    Effect.provideService(Console.Console, new NodeConsole(process.stdout, process.stderr)),
+    Effect.provideService(InvocationOutput, output),
+    Effect.provideService(Console.Console, console),
     Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: definedOnly(env) }))),
     Effect.provide(presenter),
     Effect.provide(NodeServices.layer)
@@ -290,8 +309,8 @@ const definedOnly = (env: Env): Record<string, string> =>
   Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))
 
 /** Runs one invocation to its end and returns its exit code (for in-process tests). */
-export const runCli = async (argv: ReadonlyArray<string>, options: { readonly env?: Env } = {}): Promise<number> =>
-  exitCodeOf(await Effect.runPromiseExit(cli(argv, options)), false)
+export const runCli = async (argv: ReadonlyArray<string>, options: { readonly env?: Env; readonly output?: Output } = {}): Promise<number> =>
+  exitCodeOf(await Effect.runPromiseExit(cli(argv, options)), false, options.output)
 
 /**
  * Runs the CLI for the process. The first SIGTERM/SIGINT asks for a graceful stop: no new

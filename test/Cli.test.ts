@@ -45,6 +45,37 @@ describe("CLI", () => {
     assert.strictEqual(r.code, 2)
   })
 
+  it.each([
+    [["--bogus"], "--bogus"],
+    [["--log-level", "LOUD"], "--log-level"],
+    [["--interval"], "--interval"],
+    [["dead-letter", "list"], "dead-letter"],
+    [["dead-letters", "list", "--limit", "x"], "--limit"]
+  ])("usage error %j: one line on stderr naming %s, a hint to --help, exit 2, stdout empty", async (args, culprit) => {
+    const r = await runCli(args)
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.strictEqual(r.stdout, "")
+    const lines = r.stderr.trimEnd().split("\n")
+    assert.strictEqual(lines.length, 1, r.stderr)
+    assert.include(lines[0], culprit)
+    assert.include(lines[0], "--help")
+  })
+
+  it("an empty flag value is rejected, naming the flag", async () => {
+    const r = await runCli(["--mongo-uri=", "--single-batch"])
+    assert.strictEqual(r.code, 2)
+    assert.deepStrictEqual(errorLine(r.stderr), ["error: --mongo-uri: expected a non-empty string, got \"\""])
+    assert.strictEqual(r.stdout, "")
+  })
+
+  it("an unknown YAML key stops the run with one line naming the key and the file", async () => {
+    const cfg = path.join(logDir, "typo.yaml")
+    fs.writeFileSync(cfg, "job:\n  batchsize: 1\n")
+    const r = await runCli([...memory, "--single-batch", "--config", cfg])
+    assert.strictEqual(r.code, 2)
+    assert.deepStrictEqual(errorLine(r.stderr), [`error: job.batchsize (YAML, ${cfg}): unknown key; did you mean job.batch_size?`])
+  })
+
   it("with no provider credentials and no --llm, names both and --llm heuristic", async () => {
     const r = await runCli(["--mongo-uri", "memory", "--single-batch", "--log-dir", logDir])
     assert.strictEqual(r.code, 2, r.stderr)

@@ -1,6 +1,6 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Layer, Logger, References } from "effect"
+import { Effect, Layer, Logger, References } from "effect"
 import type { LogLevel } from "effect/LogLevel"
 import type { LogFormat } from "../services/Settings.ts"
 
@@ -43,22 +43,25 @@ export const pruneLogs = (dir: string, days: number, now: Date): Array<string> =
   return removed
 }
 
-/** Appends each line to the day's file, switching files at midnight (UTC). */
-const dailyFileLogger = (dir: string, format: (o: Logger.Options<unknown>) => string) => {
-  let current = ""
-  let fd: number | undefined
-  fs.mkdirSync(dir, { recursive: true })
-  process.once("exit", () => fd !== undefined && fs.closeSync(fd))
-  return Logger.make<unknown, void>((options) => {
-    const name = logFileName(options.date)
-    if (name !== current) {
-      if (fd !== undefined) fs.closeSync(fd)
-      fd = fs.openSync(path.join(dir, name), "a")
-      current = name
-    }
-    fs.writeSync(fd!, `${format(options)}\n`)
-  })
-}
+/** Appends each line to the day's file, switching files at midnight (UTC); closed with the run. */
+const dailyFileLogger = (dir: string, format: (o: Logger.Options<unknown>) => string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      fs.mkdirSync(dir, { recursive: true })
+      return { current: "", fd: undefined as number | undefined }
+    }),
+    (file) => Effect.sync(() => file.fd !== undefined && fs.closeSync(file.fd))
+  ).pipe(Effect.map((file) =>
+    Logger.make<unknown, void>((options) => {
+      const name = logFileName(options.date)
+      if (name !== file.current) {
+        if (file.fd !== undefined) fs.closeSync(file.fd)
+        file.fd = fs.openSync(path.join(dir, name), "a")
+        file.current = name
+      }
+      fs.writeSync(file.fd!, `${format(options)}\n`)
+    })
+  ))
 
 const text = (o: Logger.Options<unknown>): string => String(Logger.formatLogFmt.log(o))
 const json = (o: Logger.Options<unknown>): string => String(Logger.formatJson.log(o))
@@ -69,6 +72,8 @@ export interface LoggingOptions {
   /** Directory of the daily files; undefined: console only. */
   readonly dir: string | undefined
   readonly retentionDays: number
+  /** Where console lines go (stderr unless an in-process caller collects them). */
+  readonly write?: (line: string) => void
 }
 
 /**
@@ -77,9 +82,8 @@ export interface LoggingOptions {
  */
 export const loggingLayer = (options: LoggingOptions) => {
   const format = options.format === "json" ? json : text
-  const consoleLogger = Logger.make<unknown, void>((o) => {
-    process.stderr.write(`${format(o)}\n`)
-  })
+  const write = options.write ?? ((line: string) => process.stderr.write(line))
+  const consoleLogger = Logger.make<unknown, void>((o) => write(`${format(o)}\n`))
   if (options.dir !== undefined) pruneLogs(options.dir, options.retentionDays, new Date())
   const loggers = options.dir !== undefined ? [consoleLogger, dailyFileLogger(options.dir, format)] : [consoleLogger]
   return Layer.merge(

@@ -11,7 +11,7 @@ import {
   errorLines,
   freshDbName,
   reportValue,
-  runCliE2e,
+  runCli,
   seedSources,
   tempDir,
   withDb,
@@ -37,7 +37,7 @@ describe.skipIf(uri === "")("--llm anthropic against a loopback Messages API and
     const db = freshDbName()
     try {
       const seeded = await seedSources(uri, db, 12)
-      const r = await runCliE2e(
+      const r = await runCli(
         [...dbArgs(uri, db, tempDir("claude-logs", dir)), "--config", config, "--llm", "anthropic", "--single-batch", "--batch-size", "50"],
         { env: anthropicEnv(slow.url) }
       )
@@ -80,7 +80,7 @@ describe.skipIf(uri === "")("--llm anthropic against a loopback Messages API and
     const db = freshDbName()
     try {
       await seedSources(uri, db, 10)
-      const r = await runCliE2e(
+      const r = await runCli(
         [...dbArgs(uri, db, tempDir("claude401-logs", dir)), "--config", config, "--llm", "anthropic", "--single-batch"],
         { env: anthropicEnv(slow.url) }
       )

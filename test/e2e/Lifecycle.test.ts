@@ -17,7 +17,7 @@ import {
   logLines,
   recordsProcessed,
   reportValue,
-  runCliE2e,
+  runCli,
   seedSources,
   startCli,
   tempDir,
@@ -72,7 +72,7 @@ const waitForResults = async (dbName: string, n: number, child: Child, timeoutMs
 /** Records slowClaude was asked about more than once. */
 const repeated = (slow: SlowClaude) => [...slow.counts].filter(([, c]) => c > 1).map(([id]) => id)
 
-describe.skipIf(uri === "")("the job's lifecycle, as child processes against the real MongoDB server", { concurrent: true }, () => {
+describe.skipIf(uri === "")("the job's lifecycle against the real MongoDB server (child processes where signals or a live lease holder matter)", { concurrent: true }, () => {
   it("SIGTERM in the middle of a batch: in-flight records finish, status stopped, exit 0; a re-run completes, each record analyzed once", async () => {
     await withWorld(60, { delayMs: 400 }, async ({ db, ids, logDir, slow }) => {
       const config = writeConfig(dir, { ...E2E_SETTINGS, shutdown: { grace_seconds: 10 } }, "sigterm.yaml")
@@ -102,7 +102,7 @@ describe.skipIf(uri === "")("the job's lifecycle, as child processes against the
       assert.strictEqual(reportValue(r.stdout, "Records Processed"), String(stopped.results))
       await assertClean(db)
 
-      const rerun = await runCliE2e(args, { env })
+      const rerun = await runCli(args, { env })
       assert.strictEqual(rerun.code, 0, rerun.stderr)
       assert.strictEqual(reportValue(rerun.stdout, "Records Processed"), String(60 - stopped.results))
       const done = await dbView(uri, db)
@@ -130,7 +130,7 @@ describe.skipIf(uri === "")("the job's lifecycle, as child processes against the
       await assertClean(db)
 
       // the re-run waits for the dead process's lease (4 s) to expire, then finishes the batch
-      const rerun = await runCliE2e(args, { env })
+      const rerun = await runCli(args, { env })
       assert.strictEqual(rerun.code, 0, rerun.stderr)
       const done = await dbView(uri, db)
       assert.strictEqual(done.results, 60)
@@ -241,24 +241,24 @@ describe.skipIf(uri === "")("the job's lifecycle, as child processes against the
       const rejected = [ids[2]!, ids[5]!, ids[9]!]
       for (const id of rejected) slow.statusFor.set(id, 400)
 
-      const batch = await runCliE2e([...base, "--llm", "anthropic", "--single-batch"], { env })
+      const batch = await runCli([...base, "--llm", "anthropic", "--single-batch"], { env })
       assert.strictEqual(batch.code, 0, batch.stderr)
       assert.strictEqual(reportValue(batch.stdout, "Records Processed"), "12")
       assert.strictEqual(reportValue(batch.stdout, "Errors"), "3")
 
-      const list = await runCliE2e(["dead-letters", "list", ...base], { env })
+      const list = await runCli(["dead-letters", "list", ...base], { env })
       assert.strictEqual(list.code, 0, list.stderr)
       assert.match(list.stdout, /^Open dead letters: 3$/m)
       assert.match(list.stdout, /^ {2}AnalyzerError: 3$/m)
       assert.strictEqual(list.stdout.match(/AnalyzerError\/BadRequest/g)?.length, 3, list.stdout)
 
-      const json = await runCliE2e(["dead-letters", "list", "--json", ...base], { env })
+      const json = await runCli(["dead-letters", "list", "--json", ...base], { env })
       assert.strictEqual(json.code, 0, json.stderr)
       const parsed = JSON.parse(json.stdout) as { counts: Array<{ tag: string; count: number }>; records: Array<{ source_object_id: string }> }
       assert.deepStrictEqual(parsed.counts, [{ tag: "AnalyzerError", count: 3 }])
       assert.deepStrictEqual(parsed.records.map((d) => d.source_object_id).sort(), [...rejected].sort())
 
-      const show = await runCliE2e(["dead-letters", "show", rejected[1]!, ...base], { env })
+      const show = await runCli(["dead-letters", "show", rejected[1]!, ...base], { env })
       assert.strictEqual(show.code, 0, show.stderr)
       const letter = JSON.parse(show.stdout)
       assert.strictEqual(letter.source_object_id, rejected[1])
@@ -267,12 +267,12 @@ describe.skipIf(uri === "")("the job's lifecycle, as child processes against the
       assert.deepInclude(letter.error, { tag: "AnalyzerError", reason: "BadRequest", http_status: 400, attempts: 1, retriable: false })
       assert.include(letter.error.message, "400")
 
-      const usage = await runCliE2e(["dead-letters", "retry", ...base], { env })
+      const usage = await runCli(["dead-letters", "retry", ...base], { env })
       assert.strictEqual(usage.code, 2)
       assert.strictEqual(errorLines(usage.stderr).length, 1, usage.stderr)
 
       slow.statusFor.clear()
-      const retry = await runCliE2e(["dead-letters", "retry", "--all", "--llm", "anthropic", ...base], { env })
+      const retry = await runCli(["dead-letters", "retry", "--all", "--llm", "anthropic", ...base], { env })
       assert.strictEqual(retry.code, 0, retry.stderr)
       assert.match(retry.stdout, /^BATCH RESULTS$/m)
       assert.strictEqual(reportValue(retry.stdout, "Records Processed"), "3")

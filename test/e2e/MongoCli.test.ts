@@ -14,7 +14,7 @@ import {
   errorLines,
   freshDbName,
   reportValue,
-  runCliE2e,
+  runCli,
   seedSources,
   startCli,
   tempDir,
@@ -60,7 +60,7 @@ describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurr
       await assertClean(uri, db)
 
       // Start again from the first record: everything is analyzed again, nothing is added.
-      const reset = await runCliE2e([...args, "--reset-state", "--single-batch"])
+      const reset = await runCli([...args, "--reset-state", "--single-batch"])
       assert.strictEqual(reset.code, 0, reset.stderr)
       assert.strictEqual(reportValue(reset.stdout, "Records Processed"), "100")
       assert.deepStrictEqual(await drain(args), [100, 0])
@@ -75,7 +75,7 @@ describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurr
       // 1,000 newer sources make the backlog (and the separators) visible.
       await seedSources(uri, db, 1000)
       const before = await dbView(uri, db)
-      const stats = await runCliE2e([...args, "--stats-only"])
+      const stats = await runCli([...args, "--stats-only"])
       assert.strictEqual(stats.code, 0, stats.stderr)
       assert.strictEqual(reportValue(stats.stdout, "Agentic Analysis Records"), "187")
       assert.strictEqual(reportValue(stats.stdout, "Latest Results"), "10")

@@ -11,7 +11,7 @@ import {
   e2eMongoUri,
   errorLines,
   freshDbName,
-  runCliE2e,
+  runCli,
   seedSources,
   startCli,
   tempDir,
@@ -59,7 +59,7 @@ describe.skipIf(suiteUri === "")("MongoDB killed in the middle of a batch", () =
   it("a refused login is one error line too, though the server's message has a line break", async () => {
     // FerretDB refuses SCRAM with "Unsupported authentication mechanism ...\nSee https://...".
     const uri = server.uri.replace("mongodb://", `mongodb://cpa_job:${PASSWORD}@`)
-    const run = await runCliE2e([...dbArgs(uri, freshDbName(), path.join(dir, "login-logs")), "--llm", "heuristic", "--single-batch"], { timeoutMs: 60_000 })
+    const run = await runCli([...dbArgs(uri, freshDbName(), path.join(dir, "login-logs")), "--llm", "heuristic", "--single-batch"])
     assert.strictEqual(run.code, 1, run.stderr)
     const errors = errorLines(run.stderr)
     assert.strictEqual(errors.length, 1, run.stderr)

@@ -13,7 +13,7 @@ import {
   e2eMongoUri,
   errorLines,
   freshDbName,
-  runCliE2e,
+  runCliChild,
   seedSources,
   tempDir,
   withDb,
@@ -83,7 +83,7 @@ describe.skipIf(uri === "")("secrets", () => {
       const common = ["--config", config, "--batch-size", "100", "--single-batch", "--log-level", "DEBUG"]
       const outputs: Array<string> = []
       const cli = (args: ReadonlyArray<string>) =>
-        Effect.promise(() => runCliE2e([...args, ...common], { env, timeoutMs: 60_000 })).pipe(
+        Effect.promise(() => runCliChild([...args, ...common], { env, timeoutMs: 60_000 })).pipe(
           Effect.tap((r) => Effect.sync(() => outputs.push(r.stdout, r.stderr)))
         )
 

@@ -2,7 +2,6 @@
  * Helpers for the end-to-end tests: the CLI as a child process (`node src/main.ts`) against the
  * real test MongoDB server (`inject("mongoUri")`), each test on a database of its own.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -12,9 +11,9 @@ import { inject } from "vitest"
 import YAML from "yaml"
 import { DEAD_LETTER_COLLECTION, JOB_STATE_COLLECTION, RESULT_COLLECTION, SOURCE_COLLECTION } from "../../src/domain/Result.ts"
 import { loadSourceFile } from "../../src/store/memory/Samples.ts"
-import { type CliResult, cleanEnv, REPO } from "./cli.ts"
+import { cleanEnv, REPO, runCli } from "./cli.ts"
 
-export { cleanEnv, REPO }
+export { type Child, cleanEnv, REPO, runCli, runCliChild, startCli } from "./cli.ts"
 
 // ---------------------------------------------------------------------------------------------
 // The server
@@ -200,93 +199,6 @@ export const E2E_SETTINGS = {
   lease: { ttl_seconds: 4 }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The CLI as a child process
-
-export interface Child {
-  readonly pid: number
-  readonly process: ChildProcess
-  readonly stdout: () => string
-  readonly stderr: () => string
-  /** Resolves when the child has exited, with its output and how long it ran. */
-  readonly exited: Promise<CliResult & { readonly ms: number; readonly endedAt: number }>
-  /** Resolves once `pattern` matches stderr or stdout; rejects if the child exits first or after `timeoutMs`. */
-  readonly waitFor: (pattern: RegExp, timeoutMs: number) => Promise<RegExpExecArray>
-  readonly signal: (signal: NodeJS.Signals) => void
-}
-
-/** Starts `node src/main.ts ...args`; killed with SIGKILL after `timeoutMs` if still running. */
-export const startCli = (
-  args: ReadonlyArray<string>,
-  options: { readonly env?: Record<string, string>; readonly timeoutMs?: number } = {}
-): Child => {
-  const started = Date.now()
-  const child = spawn(process.execPath, [path.join(REPO, "src/main.ts"), ...args], {
-    cwd: REPO,
-    env: options.env ?? cleanEnv(),
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let stdout = ""
-  let stderr = ""
-  const watchers = new Set<() => void>()
-  const notify = () => {
-    for (const w of watchers) w()
-  }
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-    stdout += d
-    notify()
-  })
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d
-    notify()
-  })
-  const killer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 90_000)
-  let done = false
-  const exited = new Promise<CliResult & { ms: number; endedAt: number }>((resolve, reject) => {
-    child.on("error", reject)
-    child.on("close", (code, signal) => {
-      clearTimeout(killer)
-      done = true
-      notify()
-      const endedAt = Date.now()
-      resolve({ code, signal, stdout, stderr, ms: endedAt - started, endedAt })
-    })
-  })
-  const waitFor = (pattern: RegExp, timeoutMs: number) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const m = pattern.exec(stderr) ?? pattern.exec(stdout)
-        if (m !== null) finish(() => resolve(m))
-        else if (done) finish(() => reject(new Error(`child exited before ${pattern} appeared; stderr:\n${stderr}\nstdout:\n${stdout}`)))
-      }
-      const timer = setTimeout(
-        () => finish(() => reject(new Error(`${pattern} did not appear within ${timeoutMs} ms; stderr:\n${stderr}`))),
-        timeoutMs
-      )
-      const finish = (f: () => void) => {
-        clearTimeout(timer)
-        watchers.delete(check)
-        f()
-      }
-      watchers.add(check)
-      check()
-    })
-  return {
-    pid: child.pid!,
-    process: child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    exited,
-    waitFor,
-    signal: (s) => {
-      if (!done) child.kill(s)
-    }
-  }
-}
-
-export const runCliE2e = (args: ReadonlyArray<string>, options: { readonly env?: Record<string, string>; readonly timeoutMs?: number } = {}) =>
-  startCli(args, options).exited
-
 /** The flags every e2e run takes: server, fresh database, log directory. */
 export const dbArgs = (uri: string, dbName: string, logDir: string): Array<string> => [
   "--mongo-uri",
@@ -312,7 +224,7 @@ export const reportValue = (stdout: string, label: string): string | undefined =
 export const errorLines = (stderr: string): Array<string> => stderr.split("\n").filter((l) => l.startsWith("error: "))
 
 /**
- * Runs `--single-batch` until a run processes nothing; returns each run's "Records Processed".
+ * Runs `--single-batch` (in-process) until a run processes nothing; returns each run's "Records Processed".
  * Fails on a non-zero exit or after `maxRuns`.
  */
 export const drain = async (
@@ -321,7 +233,7 @@ export const drain = async (
 ): Promise<Array<number>> => {
   const processed: Array<number> = []
   for (let run = 0; run < (options.maxRuns ?? 10); run++) {
-    const r = await runCliE2e([...args, "--single-batch"], options)
+    const r = await runCli([...args, "--single-batch"], options)
     if (r.code !== 0) throw new Error(`run ${run + 1} exited ${r.code} (${r.signal}):\n${r.stderr}`)
     const n = recordsProcessed(r.stdout)
     if (n.length !== 1) throw new Error(`run ${run + 1}: expected one BATCH RESULTS block, stdout:\n${r.stdout}`)
