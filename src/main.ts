@@ -14,7 +14,7 @@ import { resetState, showStats } from "./programs/Stats.ts"
 import { Analyzer } from "./services/Analyzer.ts"
 import type { ConversationStore } from "./services/ConversationStore.ts"
 import type { JobStateStore } from "./services/JobStateStore.ts"
-import { loggingLayer, toLogLevel } from "./ops/Logging.ts"
+import { checkLogDir, FileOnly, loggingLayer, toLogLevel } from "./ops/Logging.ts"
 import { MemoryConversationStore, makeMemoryStoreState } from "./store/memory/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "./store/memory/MemoryJobStateStore.ts"
 import { loadSourceFile } from "./store/memory/Samples.ts"
@@ -118,6 +118,24 @@ const argvLogLevel = (argv: ReadonlyArray<string>): string | undefined => {
   return undefined
 }
 
+/**
+ * The exit code and the one line for an error that ended a command: 2 for bad input or
+ * configuration (not worth restarting), 1 for a failed run that a restart may fix.
+ */
+const describeFailure = (e: unknown): { readonly code: number; readonly message: string } => {
+  const tagged = e as { _tag?: string; message?: string; reason?: string; operation?: string }
+  switch (tagged._tag) {
+    case "ConfigError":
+      return { code: 2, message: String(tagged.message) }
+    case "StoreError":
+      // The message already says what failed and why; a refused login, a missing privilege or
+      // a malformed connection string will not mend itself on a restart.
+      return { code: ["Authentication", "Authorization", "Invalid"].includes(String(tagged.reason)) ? 2 : 1, message: String(tagged.message) }
+    default:
+      return { code: 1, message: String(tagged.message ?? e) }
+  }
+}
+
 /** Settings of this process, once resolved (the signal handler reads the grace period). */
 let current: JobSettings | undefined
 
@@ -137,6 +155,8 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
     const rubric = loadAgentConfig(settings.agentConfigPath)
     if (Result.isFailure(rubric)) return yield* failWith(2, rubric.failure.message)
     const agent = rubric.success
+    const logDir = yield* Effect.result(checkLogDir(settings.logDir))
+    if (Result.isFailure(logDir)) return yield* failWith(2, logDir.failure.message)
     current = settings
     const settingsLayer = Settings.layerValue(settings, agent)
     const services = Layer.mergeAll(
@@ -151,15 +171,9 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
       ),
       Effect.catch((e: unknown) => {
         if (e instanceof ExitCode) return Effect.fail(e)
-        const tagged = e as { _tag?: string; message?: string; reason?: string; operation?: string }
-        switch (tagged._tag) {
-          case "ConfigError":
-            return failWith(2, String(tagged.message))
-          case "StoreError":
-            return failWith(1, `MongoDB ${String(tagged.reason).toLowerCase()} failure (${tagged.operation}): ${tagged.message}`)
-          default:
-            return failWith(1, String(tagged.message ?? e))
-        }
+        const { code, message } = describeFailure(e)
+        // The line that ends the run goes to the daily file too, as a log entry.
+        return Effect.logFatal(message).pipe(Effect.provideService(FileOnly, true), Effect.andThen(failWith(code, message)))
       }),
       Effect.provide(loggingLayer({
         level: toLogLevel(argvLogLevel(yield* InvocationArgv) ?? settings.logLevel),

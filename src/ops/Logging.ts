@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect, Layer, Logger, References } from "effect"
+import { Context, Effect, Layer, Logger, References } from "effect"
+import { ConfigError } from "../domain/Errors.ts"
 import type { LogLevel } from "effect/LogLevel"
 import type { LogFormat } from "../services/Settings.ts"
 
@@ -43,13 +44,38 @@ export const pruneLogs = (dir: string, days: number, now: Date): Array<string> =
   return removed
 }
 
+/**
+ * Makes sure `dir` is a directory this process can write log files in (creating it if needed),
+ * before anything else happens: a run must not take the lease and then fail on its first log line.
+ */
+export const checkLogDir = (dir: string): Effect.Effect<void, ConfigError> =>
+  Effect.try({
+    try: () => {
+      fs.mkdirSync(dir, { recursive: true })
+      if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" })
+      fs.accessSync(dir, fs.constants.W_OK)
+    },
+    catch: (e) => {
+      const code = (e as NodeJS.ErrnoException).code
+      const why = code === "EEXIST" || code === "ENOTDIR"
+        ? "it is not a directory"
+        : code === "EACCES" || code === "EPERM" || code === "EROFS"
+        ? "permission denied"
+        : String((e as Error).message ?? e)
+      return new ConfigError({ setting: "logging.directory", message: `log directory ${dir}: cannot write log files there (${why})` })
+    }
+  })
+
+/**
+ * While set, a log entry goes to the daily file only: the fatal line that ends a run is written
+ * to stderr as the one `error:` line and to the file as a log entry.
+ */
+export const FileOnly = Context.Reference<boolean>("cpa/LogFileOnly", { defaultValue: () => false })
+
 /** Appends each line to the day's file, switching files at midnight (UTC); closed with the run. */
 const dailyFileLogger = (dir: string, format: (o: Logger.Options<unknown>) => string) =>
   Effect.acquireRelease(
-    Effect.sync(() => {
-      fs.mkdirSync(dir, { recursive: true })
-      return { current: "", fd: undefined as number | undefined }
-    }),
+    Effect.sync(() => ({ current: "", fd: undefined as number | undefined })),
     (file) => Effect.sync(() => file.fd !== undefined && fs.closeSync(file.fd))
   ).pipe(Effect.map((file) =>
     Logger.make<unknown, void>((options) => {
@@ -83,7 +109,9 @@ export interface LoggingOptions {
 export const loggingLayer = (options: LoggingOptions) => {
   const format = options.format === "json" ? json : text
   const write = options.write ?? ((line: string) => process.stderr.write(line))
-  const consoleLogger = Logger.make<unknown, void>((o) => write(`${format(o)}\n`))
+  const consoleLogger = Logger.make<unknown, void>((o) => {
+    if (!o.fiber.getRef(FileOnly)) write(`${format(o)}\n`)
+  })
   if (options.dir !== undefined) pruneLogs(options.dir, options.retentionDays, new Date())
   const loggers = options.dir !== undefined ? [consoleLogger, dailyFileLogger(options.dir, format)] : [consoleLogger]
   return Layer.merge(
