@@ -56,11 +56,11 @@ describe.skipIf(suiteUri === "")("MongoDB killed in the middle of a batch", () =
     fs.rmSync(dir, { recursive: true, force: true })
   })
 
-  it("a refused login is one error line too, though the server's message has a line break", async () => {
+  it("a refused login is one error line too, though the server's message has a line break; exit 2 (configuration)", async () => {
     // FerretDB refuses SCRAM with "Unsupported authentication mechanism ...\nSee https://...".
     const uri = server.uri.replace("mongodb://", `mongodb://cpa_job:${PASSWORD}@`)
     const run = await runCli([...dbArgs(uri, freshDbName(), path.join(dir, "login-logs")), "--llm", "heuristic", "--single-batch"])
-    assert.strictEqual(run.code, 1, run.stderr)
+    assert.strictEqual(run.code, 2, run.stderr)
     const errors = errorLines(run.stderr)
     assert.strictEqual(errors.length, 1, run.stderr)
     assert.match(errors[0]!, /authentication/i)
