@@ -11,24 +11,14 @@ import { parseServiceKey } from "../src/analyzer/claude/AiCoreAuth.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
 import { TOOL_NAME } from "../src/analyzer/claude/Request.ts"
 import { RateLimiter } from "../src/analyzer/claude/RateLimiter.ts"
-import {
-  AICORE_MODEL,
-  conversation,
-  deployment,
-  DEPLOYMENT_ID,
-  envLayer,
-  type FakeClaude,
-  fakeClaude,
-  settingsLayer,
-  toolAnswer,
-  validScores
-} from "./support/fakeClaude.ts"
+import { conversation, envLayer, settingsLayer, validScores } from "./support/claudeFixtures.ts"
+import { AICORE_MODEL, deployment, DEPLOYMENT_ID, type LoopbackClaude, loopbackClaude, toolAnswer } from "./support/loopbackClaude.ts"
 
 const CLIENT_ID = "sb-5f1e2d3c!b1234|aicore!b540"
 const SECRET = "4f1c2d3e-aaaa-bbbb-cccc-0123456789ab$Zx0+/="
 
 /** A service key as SAP hands it out, nested under `credentials`, written to a temporary file. */
-const keyFile = (fake: FakeClaude, fields: Record<string, unknown> = {}) =>
+const keyFile = (fake: LoopbackClaude, fields: Record<string, unknown> = {}) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpa-aicore-"))
@@ -62,7 +52,7 @@ const build = (options: Parameters<typeof aicoreLayer>[0]) =>
   }).pipe(Effect.provide(aicoreLayer(options)))
 
 /** The analyzer with a key file pointing at the fake server. */
-const analyzerFor = (fake: FakeClaude, llmOptions: Record<string, unknown> = {}) =>
+const analyzerFor = (fake: LoopbackClaude, llmOptions: Record<string, unknown> = {}) =>
   Effect.gen(function*() {
     const file = yield* keyFile(fake)
     return yield* build({ llmOptions: { aicoreCredentialsPath: file, ...llmOptions } })
@@ -73,7 +63,7 @@ const invokePath = `/v2/inference/deployments/${DEPLOYMENT_ID}/invoke`
 describe("AiCoreAnalyzer request", () => {
   it.effect("gets a token, finds the RUNNING deployment of the model and invokes it with the Bedrock body", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("invoke", toolAnswer(validScores))
       const analyzer = yield* analyzerFor(fake, { aicoreResourceGroup: "team-a", maxTokens: 1500 })
       const analysis = yield* analyzer.analyze(conversation)
@@ -108,7 +98,7 @@ describe("AiCoreAnalyzer request", () => {
 
   it.effect("takes the key from AICORE_SERVICE_KEY and a configured deployment URL without listing deployments", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("invoke", toolAnswer(validScores, { model: "claude-sonnet-4-5-20250929" }))
       const key = { clientid: CLIENT_ID, clientsecret: SECRET, url: fake.url, serviceurls: { AI_API_URL: fake.url } }
       const analyzer = yield* build({
@@ -126,7 +116,7 @@ describe("AiCoreAnalyzer request", () => {
 
   it.effect("a deployment URL that is not a URL is a ConfigError at start-up", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       const e = yield* Effect.flip(analyzerFor(fake, { aicoreDeploymentUrl: "d0123456789abcdef" }))
       assert.instanceOf(e, ConfigError)
       assert.include(e.message, "llm.aicore.deployment_url")
@@ -134,7 +124,7 @@ describe("AiCoreAnalyzer request", () => {
 
   it.effect("no RUNNING deployment of the model: a ConfigError naming it and listing what was found", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.setDefault("deployments", {
         status: 200,
         body: { count: 2, resources: [deployment(fake.url, "d1", "gpt-4o"), deployment(fake.url, "d2", AICORE_MODEL, "STOPPED")] }
@@ -148,7 +138,7 @@ describe("AiCoreAnalyzer request", () => {
 
   it.effect("--model is for Claude direct: AI Core looks up llm.aicore.model", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("invoke", toolAnswer(validScores))
       const file = yield* keyFile(fake)
       const analyzer = yield* build({ model: "claude-sonnet-4-6", llmOptions: { aicoreCredentialsPath: file } })
@@ -173,7 +163,7 @@ describe("AiCoreAnalyzer request", () => {
 describe("AiCoreAnalyzer token", () => {
   it.effect("a token near expiry is replaced before the next call", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       let n = 0
       fake.setDefault("token", () => ({ status: 200, body: { access_token: `short-${++n}`, expires_in: 120 } }))
       fake.script("invoke", toolAnswer(validScores), toolAnswer(validScores), toolAnswer(validScores))
@@ -191,7 +181,7 @@ describe("AiCoreAnalyzer token", () => {
 
   it.effect("a 401 on invoke fetches a new token once and retries", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("invoke", { status: 401, body: { message: "Token expired" } }, toolAnswer(validScores))
       const analyzer = yield* analyzerFor(fake)
       const analysis = yield* analyzer.analyze(conversation)
@@ -202,7 +192,7 @@ describe("AiCoreAnalyzer token", () => {
 
   it.effect("a second 401 is a fatal Unauthorized, after exactly one refresh", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("invoke", { status: 401, body: { message: "Unauthorized" } }, { status: 401, body: { message: "Unauthorized" } })
       const analyzer = yield* analyzerFor(fake)
       const e = yield* Effect.flip(analyzer.analyze(conversation))
@@ -225,7 +215,7 @@ describe("AiCoreAnalyzer credentials", () => {
 
   it.effect("client credentials the auth server refuses stop the build, and the secret is not in the message", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("token", { status: 401, body: { error: "unauthorized", error_description: `Bad credentials for ${SECRET}` } })
       const e = yield* Effect.flip(analyzerFor(fake))
       assert.strictEqual((e as AnalyzerError).reason, "Credentials")
@@ -237,7 +227,7 @@ describe("AiCoreAnalyzer credentials", () => {
 
   it.effect("a token answer without access_token is a Credentials error, an auth server 503 a retriable one", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("token", { status: 200, body: { token_type: "bearer" } }, { status: 503, body: "busy" })
       const first = yield* Effect.flip(analyzerFor(fake))
       assert.strictEqual((first as AnalyzerError).reason, "Credentials")
@@ -248,7 +238,7 @@ describe("AiCoreAnalyzer credentials", () => {
 
   it.effect("a key without AI_API_URL names the missing field", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       const file = yield* keyFile(fake, { serviceurls: {} })
       const e = yield* Effect.flip(build({ llmOptions: { aicoreCredentialsPath: file } }))
       assert.strictEqual((e as AnalyzerError).reason, "Credentials")
@@ -272,7 +262,7 @@ describe("AiCoreAnalyzer errors", () => {
     ["404", { status: 404, body: { error: { code: "404", message: "Deployment not found" } } }, "NotFound", undefined]
   ] as const)("%s", ([, reply, reason, wait]) =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("invoke", reply)
       const analyzer = yield* analyzerFor(fake)
       const e = yield* Effect.flip(analyzer.analyze(conversation))
@@ -285,7 +275,7 @@ describe("AiCoreAnalyzer errors", () => {
 
   it.effect("an invoke that never answers is a Timeout", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("invoke", { hang: true })
       const analyzer = yield* analyzerFor(fake, { timeoutMs: 200 })
       const e = yield* Effect.flip(analyzer.analyze(conversation))
@@ -295,7 +285,7 @@ describe("AiCoreAnalyzer errors", () => {
 
   it.effect("an answer with out-of-range scores is ModelOutputInvalid naming the field", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("invoke", toolAnswer({ ...validScores, csat_resolution: 6 }))
       const analyzer = yield* analyzerFor(fake)
       const e = yield* Effect.flip(analyzer.analyze(conversation))

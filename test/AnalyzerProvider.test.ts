@@ -6,7 +6,8 @@ import { Effect, Layer } from "effect"
 import { AnalyzerError, ConfigError } from "../src/domain/Errors.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
 import { analyzerLayer } from "../src/analyzer/AnalyzerProvider.ts"
-import { envLayer, fakeClaude, settingsLayer } from "./support/fakeClaude.ts"
+import { envLayer, settingsLayer } from "./support/claudeFixtures.ts"
+import { loopbackClaude } from "./support/loopbackClaude.ts"
 
 const provider = (env: Record<string, string>, patch: Parameters<typeof settingsLayer>[0] = {}) =>
   Effect.gen(function*() {
@@ -26,7 +27,7 @@ describe("analyzerLayer", () => {
 
   it.effect("auto: SAP AI Core when only AICORE_SERVICE_KEY is set", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       const key = { clientid: "id", clientsecret: "secret", url: fake.url, serviceurls: { AI_API_URL: fake.url } }
       assert.strictEqual(yield* provider({ AICORE_SERVICE_KEY: JSON.stringify(key) }), "aicore")
       assert.deepStrictEqual(fake.requests.map((r) => r.route), ["token", "deployments"])
@@ -34,7 +35,7 @@ describe("analyzerLayer", () => {
 
   it.effect("auto: SAP AI Core when the key file exists", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpa-provider-"))
       yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
       const file = path.join(dir, "key.yaml")

@@ -7,16 +7,8 @@ import { Analyzer } from "../src/services/Analyzer.ts"
 import { AnthropicAnalyzer } from "../src/analyzer/claude/AnthropicAnalyzer.ts"
 import { TOOL_NAME } from "../src/analyzer/claude/Request.ts"
 import { RateLimiter } from "../src/analyzer/claude/RateLimiter.ts"
-import {
-  conversation,
-  envLayer,
-  errorAnswer,
-  type FakeClaude,
-  fakeClaude,
-  settingsLayer,
-  toolAnswer,
-  validScores
-} from "./support/fakeClaude.ts"
+import { conversation, envLayer, settingsLayer, validScores } from "./support/claudeFixtures.ts"
+import { errorAnswer, type LoopbackClaude, loopbackClaude, toolAnswer } from "./support/loopbackClaude.ts"
 
 const KEY = "sk-ant-test-0123456789"
 
@@ -31,7 +23,7 @@ const anthropicLayer = (
   )
 
 /** The analyzer built against the loopback server (`ANTHROPIC_BASE_URL`). */
-const analyzerFor = (fake: FakeClaude, patch: Parameters<typeof settingsLayer>[0] = {}) =>
+const analyzerFor = (fake: LoopbackClaude, patch: Parameters<typeof settingsLayer>[0] = {}) =>
   Effect.gen(function*() {
     return yield* Analyzer
   }).pipe(Effect.provide(anthropicLayer({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url }, patch)))
@@ -39,7 +31,7 @@ const analyzerFor = (fake: FakeClaude, patch: Parameters<typeof settingsLayer>[0
 describe("AnthropicAnalyzer request", () => {
   it.effect("sends one Messages request with the key, the forced tool, the cached rubric and the conversation as data", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("messages", toolAnswer(validScores, { model: "claude-sonnet-4-6" }))
       const analyzer = yield* analyzerFor(fake, { llmOptions: { maxTokens: 3000 } })
       const analysis = yield* analyzer.analyze(conversation)
@@ -82,7 +74,7 @@ describe("AnthropicAnalyzer request", () => {
 
   it.effect("uses the configured model and reports the configured name when the answer has none", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("messages", toolAnswer(validScores))
       const analyzer = yield* analyzerFor(fake, { model: "claude-opus-4-6" })
       const analysis = yield* analyzer.analyze(conversation)
@@ -104,7 +96,7 @@ describe("AnthropicAnalyzer errors", () => {
     ["403", errorAnswer(403, "permission_error", "Your API key does not have permission to use the specified resource."), "Forbidden", "fatal", undefined]
   ] as const)("%s", ([, reply, reason, severity, wait]) =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("messages", reply)
       const analyzer = yield* analyzerFor(fake)
       const e = yield* Effect.flip(analyzer.analyze(conversation))
@@ -121,7 +113,7 @@ describe("AnthropicAnalyzer errors", () => {
 
   it.effect("a server that never answers is a retriable Timeout after llm.timeout_seconds", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("messages", { hang: true })
       // The SDK's timer runs on real time; 200 ms keeps the test short.
       const analyzer = yield* analyzerFor(fake, { llmOptions: { timeoutMs: 200 } })
@@ -145,7 +137,7 @@ describe("AnthropicAnalyzer errors", () => {
 
   it.effect("invalid tool input is ModelOutputInvalid naming the field; the next answer is fine", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script(
         "messages",
         toolAnswer({ ...validScores, empathy_subfactors: { ...validScores.empathy_subfactors, personalization: 14 } }),
@@ -164,7 +156,7 @@ describe("AnthropicAnalyzer errors", () => {
 describe("AnthropicAnalyzer credentials", () => {
   it.effect("a missing ANTHROPIC_API_KEY fails the layer build with a fatal Credentials error", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       const e = yield* Effect.flip(Effect.gen(function*() {
         return yield* Analyzer
       }).pipe(Effect.provide(anthropicLayer({ ANTHROPIC_BASE_URL: fake.url }))))
@@ -222,7 +214,7 @@ const retried = (analyzer: Analyzer["Service"], options: { readonly baseDelayMs:
 describe("AnthropicAnalyzer with the batch's retry policy", () => {
   it.effect("500 three times, then success: succeeds on the 3rd retry, after 1 s, 2 s and 4 s", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       const boom = errorAnswer(500, "api_error", "Internal server error")
       fake.script("messages", boom, boom, boom, toolAnswer(validScores, { model: "claude-sonnet-4-6" }))
       const analyzer = yield* analyzerFor(fake)
@@ -239,7 +231,7 @@ describe("AnthropicAnalyzer with the batch's retry policy", () => {
 
   it.effect("429 with retry-after 7 s waits 7 s, not the 1 s backoff", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("messages", errorAnswer(429, "rate_limit_error", "slow down", { "retry-after": "7" }), toolAnswer(validScores))
       const analyzer = yield* analyzerFor(fake)
       const { starts, failures, fiber, delays } = yield* retried(analyzer, { baseDelayMs: 1000, maxRetries: 3 })
@@ -255,7 +247,7 @@ describe("AnthropicAnalyzer with the batch's retry policy", () => {
 
   it.effect("a 400 is not retried", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("messages", errorAnswer(400, "invalid_request_error", "bad"), toolAnswer(validScores))
       const analyzer = yield* analyzerFor(fake)
       const { fiber } = yield* retried(analyzer, { baseDelayMs: 1000, maxRetries: 3 })
@@ -268,7 +260,7 @@ describe("AnthropicAnalyzer with the batch's retry policy", () => {
 describe("AnthropicAnalyzer rate limit", () => {
   it.effect("with llm.max_requests_per_minute 2, the third request of a minute waits for the window", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("messages", toolAnswer(validScores), toolAnswer(validScores), toolAnswer(validScores))
       const analyzer = yield* analyzerFor(fake, { llmOptions: { maxRequestsPerMinute: 2 } })
       const done: Array<number> = []

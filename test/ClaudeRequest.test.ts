@@ -11,7 +11,8 @@ import { BEDROCK_ANTHROPIC_VERSION, buildMessagesBody, inlineRefs, kpiToolInputS
 import { decodeAnalysis } from "../src/analyzer/claude/Response.ts"
 import { loadAgentConfig } from "../src/config/Rubric.ts"
 import { SCORED_KPIS, type Subfactor } from "../src/domain/Rubric.ts"
-import { conversation, toolAnswer, validScores } from "./support/fakeClaude.ts"
+import { conversation, validScores } from "./support/claudeFixtures.ts"
+import { toolAnswer } from "./support/loopbackClaude.ts"
 
 const agent = Result.getOrThrow(loadAgentConfig("config/agent_performance_config.yaml", `${import.meta.dirname}/..`))
 const ctx = { provider: "Anthropic API", secrets: ["sk-ant-secret-1234"] }

@@ -18,7 +18,7 @@ import {
   writeConfig
 } from "../support/e2e.ts"
 import { checkInvariant } from "../support/invariant.ts"
-import { SLOW_CLAUDE_MODEL, startSlowClaude, USAGE } from "../support/slowClaude.ts"
+import { LOOPBACK_MODEL, startLoopbackClaude, USAGE } from "../support/loopbackClaude.ts"
 
 const uri = e2eMongoUri("test/e2e/ClaudeCli.test.ts")
 const dir = tempDir("claude")
@@ -33,7 +33,7 @@ const config = writeConfig(dir, { ...E2E_SETTINGS, llm: { ...E2E_SETTINGS.llm, p
 
 describe.skipIf(uri === "")("--llm anthropic against a loopback Messages API and the real MongoDB server", { concurrent: true }, () => {
   it("stores token usage and cost with each result and reports them in BATCH RESULTS", async () => {
-    const slow = await startSlowClaude()
+    const slow = await startLoopbackClaude()
     const db = freshDbName()
     try {
       const seeded = await seedSources(uri, db, 12)
@@ -62,7 +62,7 @@ describe.skipIf(uri === "")("--llm anthropic against a loopback Messages API and
       assert.strictEqual(results.length, n)
       for (const doc of results) {
         const meta = doc.analysis_metadata
-        assert.strictEqual(meta.model_used, SLOW_CLAUDE_MODEL)
+        assert.strictEqual(meta.model_used, LOOPBACK_MODEL)
         assert.deepStrictEqual(meta.usage, USAGE)
         assert.closeTo(meta.estimated_cost_usd, COST_PER_REQUEST, 1e-12)
       }
@@ -76,7 +76,7 @@ describe.skipIf(uri === "")("--llm anthropic against a loopback Messages API and
   }, 60_000)
 
   it("a 401 stops the run: exit 1, one error line, no dead letters, checkpoint not past the first record", async () => {
-    const slow = await startSlowClaude({ defaultStatus: 401 })
+    const slow = await startLoopbackClaude({ defaultStatus: 401 })
     const db = freshDbName()
     try {
       await seedSources(uri, db, 10)

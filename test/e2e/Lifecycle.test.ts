@@ -26,7 +26,7 @@ import {
   writeConfig
 } from "../support/e2e.ts"
 import { checkInvariant } from "../support/invariant.ts"
-import { type SlowClaude, startSlowClaude } from "../support/slowClaude.ts"
+import { type LoopbackClaude, startLoopbackClaude } from "../support/loopbackClaude.ts"
 
 const uri = e2eMongoUri("test/e2e/Lifecycle.test.ts")
 const dir = tempDir("lifecycle")
@@ -40,14 +40,14 @@ const assertClean = async (dbName: string) => {
   return report
 }
 
-/** A database with `n` valid source documents and a slowClaude, both gone after `body`. */
+/** A database with `n` valid source documents and a loopback Claude, both gone after `body`. */
 const withWorld = async (
   n: number,
   slowOptions: { readonly delayMs: number },
-  body: (w: { readonly db: string; readonly ids: ReadonlyArray<string>; readonly slow: SlowClaude; readonly logDir: string }) => Promise<void>
+  body: (w: { readonly db: string; readonly ids: ReadonlyArray<string>; readonly slow: LoopbackClaude; readonly logDir: string }) => Promise<void>
 ) => {
   const db = freshDbName()
-  const slow = await startSlowClaude(slowOptions)
+  const slow = await startLoopbackClaude(slowOptions)
   try {
     const { ids } = await seedSources(uri, db, n)
     await body({ db, ids, slow, logDir: tempDir("lifecycle-logs", dir) })
@@ -69,8 +69,8 @@ const waitForResults = async (dbName: string, n: number, child: Child, timeoutMs
   }
 }
 
-/** Records slowClaude was asked about more than once. */
-const repeated = (slow: SlowClaude) => [...slow.counts].filter(([, c]) => c > 1).map(([id]) => id)
+/** Records the loopback Claude was asked about more than once. */
+const repeated = (slow: LoopbackClaude) => [...slow.counts].filter(([, c]) => c > 1).map(([id]) => id)
 
 describe.skipIf(uri === "")("the job's lifecycle against the real MongoDB server (child processes where signals or a live lease holder matter)", { concurrent: true }, () => {
   it("SIGTERM in the middle of a batch: in-flight records finish, status stopped, exit 0; a re-run completes, each record analyzed once", async () => {

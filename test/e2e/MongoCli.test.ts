@@ -24,7 +24,7 @@ import {
 } from "../support/e2e.ts"
 import { checkInvariant } from "../support/invariant.ts"
 import { startFerretDb } from "../support/mongo-server.ts"
-import { startSlowClaude } from "../support/slowClaude.ts"
+import { startLoopbackClaude } from "../support/loopbackClaude.ts"
 
 const uri = e2eMongoUri("test/e2e/MongoCli.test.ts")
 const dir = tempDir("mongo")
@@ -95,7 +95,7 @@ describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurr
 
   it("the server dies in the middle of a batch: one clear error, exit 1; after a restart nothing is lost or duplicated", async () => {
     const ferret = await startFerretDb()
-    const slow = await startSlowClaude({ delayMs: 300 })
+    const slow = await startLoopbackClaude({ delayMs: 300 })
     const db = freshDbName()
     const logDir = tempDir("kill-logs", dir)
     try {

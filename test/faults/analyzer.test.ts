@@ -8,7 +8,8 @@ import { RateLimiter } from "../../src/analyzer/claude/RateLimiter.ts"
 import { Settings } from "../../src/services/Settings.ts"
 import { loadAgentConfig } from "../../src/config/Rubric.ts"
 import { resolveSettings } from "../../src/config/resolveSettings.ts"
-import { envLayer, errorAnswer, type FakeClaude, fakeClaude, type Reply, toolAnswer, validScores } from "../support/fakeClaude.ts"
+import { envLayer, validScores } from "../support/claudeFixtures.ts"
+import { errorAnswer, type LoopbackClaude, loopbackClaude, type Reply, toolAnswer } from "../support/loopbackClaude.ts"
 import { type MemoryWorld, memoryWorld, oid, REPO_ROOT, records } from "../support/fixtures.ts"
 
 /**
@@ -37,7 +38,7 @@ const settings = () => {
   )
 }
 
-const runAgainst = (fake: FakeClaude, world: MemoryWorld) => {
+const runAgainst = (fake: LoopbackClaude, world: MemoryWorld) => {
   const s = settings()
   const analyzer = AnthropicAnalyzer.layer.pipe(
     Layer.provide(RateLimiter.layer),
@@ -134,7 +135,7 @@ describe("analyzer faults through the loopback Claude server", () => {
   for (const c of cases) {
     it.live(c.name, () =>
       Effect.gen(function*() {
-        const fake = yield* fakeClaude
+        const fake = yield* loopbackClaude()
         fake.script("messages", ok, ...c.middle, ok)
         const world = memoryWorld(records(3))
         const started = Date.now()
@@ -181,7 +182,7 @@ describe("analyzer faults through the loopback Claude server", () => {
 
   it.live("401: the run stops with no dead letter, the checkpoint before the failed record, and nothing after it is tried", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       fake.script("messages", ok, errorAnswer(401, "authentication_error", `invalid x-api-key ${KEY}`), ok)
       const world = memoryWorld(records(3))
       const exit = yield* runAgainst(fake, world)

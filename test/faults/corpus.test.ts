@@ -11,7 +11,8 @@ import { HeuristicAnalyzer } from "../../src/analyzer/heuristic/HeuristicAnalyze
 import { Mongo } from "../../src/store/mongo/MongoClient.ts"
 import { RateLimiter } from "../../src/analyzer/claude/RateLimiter.ts"
 import { insertSources, mongoStores } from "../contract/mongoHarness.ts"
-import { envLayer, errorAnswer, fakeClaude, settingsLayer } from "../support/fakeClaude.ts"
+import { envLayer, settingsLayer } from "../support/claudeFixtures.ts"
+import { errorAnswer, loopbackClaude } from "../support/loopbackClaude.ts"
 import { memoryWorld, oid, testSettings } from "../support/fixtures.ts"
 import { checkInvariant } from "../support/invariant.ts"
 import { corpus, corpusRecords, ONE_MB_TEXT } from "./corpus.ts"
@@ -140,7 +141,7 @@ describe("bad source documents", () => {
 
   it.live("through Claude: the 1 MB document is sent whole in one sane request, and a 413 dead-letters it as TooLarge", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       const big = records.find((r) => r.name === "1 MB of text in one message")!
       fake.script("messages", errorAnswer(413, "request_too_large", "Request exceeds the maximum allowed number of bytes"))
       const world = memoryWorld([big])

@@ -20,7 +20,7 @@ import {
 } from "../support/e2e.ts"
 import { checkInvariant } from "../support/invariant.ts"
 import { type FerretDbServer, startFerretDb } from "../support/mongo-server.ts"
-import { type SlowClaude, startSlowClaude } from "../support/slowClaude.ts"
+import { type LoopbackClaude, startLoopbackClaude } from "../support/loopbackClaude.ts"
 
 /**
  * The MongoDB server dies in the middle of a batch (SIGKILL of FerretDB, a server of this test's
@@ -44,11 +44,11 @@ const suiteUri = e2eMongoUri("test/faults/mongoKill.test.ts")
 
 describe.skipIf(suiteUri === "")("MongoDB killed in the middle of a batch", () => {
   let server: FerretDbServer
-  let slow: SlowClaude
+  let slow: LoopbackClaude
   const dir = tempDir("mongo-kill")
   beforeAll(async () => {
     server = await startFerretDb()
-    slow = await startSlowClaude({ delayMs: DELAY_MS })
+    slow = await startLoopbackClaude({ delayMs: DELAY_MS })
   }, 180_000)
   afterAll(async () => {
     await slow?.close()

@@ -19,7 +19,8 @@ import {
   withDb,
   writeConfig
 } from "../support/e2e.ts"
-import { errorAnswer, fakeClaude, toolAnswer, validScores } from "../support/fakeClaude.ts"
+import { validScores } from "../support/claudeFixtures.ts"
+import { errorAnswer, loopbackClaude, toolAnswer } from "../support/loopbackClaude.ts"
 import { checkInvariant } from "../support/invariant.ts"
 
 /**
@@ -60,7 +61,7 @@ const uri = e2eMongoUri("test/faults/secrets.test.ts")
 describe.skipIf(uri === "")("secrets", () => {
   it.live("never reach a console line, a log file, an error line or the database", () =>
     Effect.gen(function*() {
-      const fake = yield* fakeClaude
+      const fake = yield* loopbackClaude()
       const dbName = freshDbName()
       const dir = tempDir("secrets")
       const logDir = path.join(dir, "logs")

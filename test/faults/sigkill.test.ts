@@ -19,7 +19,7 @@ import {
 } from "../support/e2e.ts"
 import { prng } from "../support/fixtures.ts"
 import { checkInvariant, type InvariantReport } from "../support/invariant.ts"
-import { type SlowClaude, startSlowClaude } from "../support/slowClaude.ts"
+import { type LoopbackClaude, startLoopbackClaude } from "../support/loopbackClaude.ts"
 
 /**
  * The job process dies with SIGKILL (no handler, no finalizer) at a point drawn from a seeded
@@ -42,14 +42,14 @@ const consistent = (r: InvariantReport, when: string) =>
 const uri = e2eMongoUri("test/faults/sigkill.test.ts")
 
 describe.skipIf(uri === "")("the job killed with SIGKILL at random points", () => {
-  let slow: SlowClaude
+  let slow: LoopbackClaude
   const dir = tempDir("sigkill")
   // Short lease: the killed process never releases its lease, and the re-run waits for it to expire.
   const config = writeConfig(dir, { ...E2E_SETTINGS, job: { concurrency: CONCURRENCY }, lease: { ttl_seconds: 3 } })
   const landed: Array<string> = []
 
   beforeAll(async () => {
-    slow = await startSlowClaude({ delayMs: DELAY_MS })
+    slow = await startLoopbackClaude({ delayMs: DELAY_MS })
   })
   afterAll(async () => {
     await slow?.close()

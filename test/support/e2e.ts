@@ -87,7 +87,7 @@ export interface Seeded {
 
 /**
  * Inserts `total` source documents with ObjectId `_id`s, ascending in insertion order: valid
- * sample conversations whose first message names the record (`src-<id>`, for slowClaude), and
+ * sample conversations whose first message names the record (`src-<id>`, for loopbackClaude's counts), and
  * `malformed` of them damaged (cycling through `MALFORMED`), spread over the range.
  */
 export const seedSources = async (uri: string, dbName: string, total: number, malformed = 0): Promise<Seeded> => {
@@ -209,7 +209,7 @@ export const dbArgs = (uri: string, dbName: string, logDir: string): Array<strin
   logDir
 ]
 
-/** Environment of a child that talks to slowClaude. */
+/** Environment of a CLI run that talks to the loopback Claude server. */
 export const anthropicEnv = (baseUrl: string, extra: Record<string, string> = {}): Record<string, string> =>
   cleanEnv({ ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: baseUrl, ...extra })
 

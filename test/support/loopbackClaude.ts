@@ -1,0 +1,334 @@
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { Effect } from "effect"
+import { validScores } from "./claudeFixtures.ts"
+
+/**
+ * A loopback HTTP server that speaks both Claude protocols: the Anthropic Messages API
+ * (`POST /v1/messages`) and SAP AI Core (`POST /oauth/token`, `GET /v2/lm/deployments`,
+ * `POST /v2/inference/deployments/{id}/invoke`). It records every request and answers each from
+ * the route's script (replies the test queues, answered in order) or else the route's default:
+ * a fresh token, a list with a RUNNING deployment of `AICORE_MODEL`, and on the two model routes
+ * a valid forced-tool answer with `USAGE`, or the error of the status that `statusFor` (by source
+ * id) or `defaultStatus` names. Every answer waits `delayMs`, and is held while `pause()`d.
+ *
+ * `startLoopbackClaude` is a plain promise API (CLI tests, `beforeAll`); `loopbackClaude` is the
+ * same server for the scope of an `it.effect` test.
+ *
+ * Where the next behaviours go: more endpoints (the Message Batches API) are rows of `ROUTES`
+ * with a default in `startLoopbackClaude`; whatever decides a model answer from the request (a
+ * token bucket that answers 429, 404 for an unknown model, `stop_reason: "max_tokens"` or a
+ * refusal) belongs in `modelReply`; headers that every answer carries (`anthropic-ratelimit-*`,
+ * `retry-after`) in `send`.
+ */
+
+export type Route = "messages" | "token" | "deployments" | "invoke"
+
+const ROUTES: ReadonlyArray<{ readonly route: Route; readonly method: string; readonly path: RegExp }> = [
+  { route: "messages", method: "POST", path: /\/v1\/messages$/ },
+  { route: "token", method: "POST", path: /\/oauth\/token$/ },
+  { route: "deployments", method: "GET", path: /\/v2\/lm\/deployments$/ },
+  { route: "invoke", method: "POST", path: /\/v2\/inference\/deployments\/[^/]+\/invoke$/ }
+]
+
+/** The routes that ask Claude for an analysis: counted, keyed and answered by source id. */
+const MODEL_ROUTES: ReadonlySet<Route | "unknown"> = new Set(["messages", "invoke"])
+
+export interface RecordedRequest {
+  readonly route: Route | "unknown"
+  readonly method: string
+  /** Path and query. */
+  readonly path: string
+  /** Lower-case header names. */
+  readonly headers: Readonly<Record<string, string>>
+  /** Parsed JSON, form fields as a record, else the text. */
+  readonly body: any
+  readonly rawBody: string
+  /** The `src-<24 hex>` marker of a model request's user turn (see `sourceIdOf`), else "". */
+  readonly sourceId: string
+}
+
+export interface Answer {
+  readonly status: number
+  readonly body?: unknown
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+export type Reply =
+  | Answer
+  /** Accept the request and never answer (for timeouts). */
+  | { readonly hang: true }
+
+/** What a route answers once its script is empty: a reply, or one made from the request. */
+export type DefaultReply = Reply | ((request: RecordedRequest) => Reply)
+
+export interface LoopbackClaudeOptions {
+  /** Milliseconds every answer waits (default 0). */
+  readonly delayMs?: number
+  /** Status of an unscripted model answer where `statusFor` says nothing (default 200: valid). */
+  readonly defaultStatus?: number
+  /** The model a default valid answer names (default `LOOPBACK_MODEL`). */
+  readonly model?: string
+}
+
+export interface LoopbackClaude {
+  /** `http://127.0.0.1:<port>`: `ANTHROPIC_BASE_URL`, and the key's `url` and `AI_API_URL`. */
+  readonly url: string
+
+  /** Every request, in arrival order, answered or not. */
+  readonly requests: ReadonlyArray<RecordedRequest>
+  readonly requestsTo: (route: Route) => ReadonlyArray<RecordedRequest>
+  /** Model requests seen per source id (those without a `src-` marker count under ""). */
+  readonly counts: ReadonlyMap<string, number>
+  /** Model requests seen, answered or not. */
+  readonly total: () => number
+  /** Model answers with status 200 sent (not those whose client had gone). */
+  readonly answered: () => number
+  /** The `x-api-key` values of the requests seen (to check what was sent). */
+  readonly keys: ReadonlySet<string>
+
+  /** Queues replies for a route, answered in order before its default. */
+  readonly script: (route: Route, ...replies: ReadonlyArray<Reply>) => void
+  /** Replaces the reply of a route whose script is empty. */
+  readonly setDefault: (route: Route, reply: DefaultReply) => void
+  /** The default model answer's status where `statusFor` says nothing (changeable between runs). */
+  defaultStatus: number
+  /** Default model answer's status per source id; remove an entry to answer `defaultStatus`. */
+  readonly statusFor: Map<string, number>
+
+  /** Milliseconds every answer waits (changeable between runs). */
+  delayMs: number
+  /** Holds every answer (requests still arrive and are recorded) until `resume()`. */
+  readonly pause: () => void
+  /** Sends the held answers, each after `delayMs`, and answers new requests again. */
+  readonly resume: () => void
+  /** Stops the server, cutting waiting and hanging requests. */
+  readonly close: () => Promise<void>
+}
+
+export const LOOPBACK_MODEL = "claude-sonnet-4-6-e2e"
+export const AICORE_MODEL = "anthropic--claude-4.5-sonnet"
+export const DEPLOYMENT_ID = "d0123456789abcdef"
+
+/** Tokens reported by every default valid answer. */
+export const USAGE = { input_tokens: 412, output_tokens: 230, cache_creation_input_tokens: 96, cache_read_input_tokens: 2890 } as const
+
+// ---------------------------------------------------------------------------------------------
+// Answers
+
+/** A Messages API answer whose only content block is the `record_kpi_scores` call. */
+export const toolAnswer = (input: unknown, options: {
+  readonly model?: string | undefined
+  readonly usage?: Record<string, number | null>
+  readonly name?: string
+} = {}) => ({
+  status: 200,
+  body: {
+    id: "msg_01fake",
+    type: "message",
+    role: "assistant",
+    ...(options.model !== undefined ? { model: options.model } : {}),
+    content: [{ type: "tool_use", id: "toolu_01fake", name: options.name ?? "record_kpi_scores", input }],
+    stop_reason: "tool_use",
+    stop_sequence: null,
+    usage: options.usage ?? { input_tokens: 412, output_tokens: 230, cache_creation_input_tokens: 0, cache_read_input_tokens: 2890 }
+  }
+})
+
+/** An Anthropic-style error answer. */
+export const errorAnswer = (status: number, type: string, message: string, headers?: Record<string, string>): Answer => ({
+  status,
+  body: { type: "error", error: { type, message }, request_id: "req_fake" },
+  ...(headers !== undefined ? { headers } : {})
+})
+
+/** The error a default model answer with this status is. */
+const errorFor = (status: number): Answer => {
+  switch (status) {
+    case 400:
+      return errorAnswer(400, "invalid_request_error", "messages.0.content: conversation rejected by loopbackClaude")
+    case 401:
+      return errorAnswer(401, "authentication_error", "invalid x-api-key")
+    case 429:
+      return errorAnswer(429, "rate_limit_error", "slow down", { "retry-after": "0" })
+    case 529:
+      return errorAnswer(529, "overloaded_error", "Overloaded")
+    default:
+      return errorAnswer(status, "api_error", `loopbackClaude answered ${status} (no reply scripted)`)
+  }
+}
+
+/** A deployment as `GET /v2/lm/deployments` lists it (SAP spells the key `backend_details`). */
+export const deployment = (url: string, id: string, model: string, status = "RUNNING") => ({
+  id,
+  deploymentUrl: `${url}/v2/inference/deployments/${id}`,
+  configurationName: `${model}-config`,
+  scenarioId: "foundation-models",
+  status,
+  targetStatus: status,
+  details: { resources: { backend_details: { model: { name: model, version: "1" } } }, scaling: {} }
+})
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+const SOURCE_MARKER = /src-([0-9a-f]{24})/
+
+/**
+ * The source id named in a Messages (or AI Core invoke) body's user turn, or "". The prompt
+ * carries no id of its own; `e2e.ts` seeds conversations whose first message contains
+ * `src-<24 hex>`, which is how a request is traced back to its record.
+ */
+export const sourceIdOf = (body: unknown): string => {
+  const messages = (body as { messages?: Array<{ content?: unknown }> } | undefined)?.messages
+  const content = messages?.[0]?.content
+  const text = typeof content === "string"
+    ? content
+    : Array.isArray(content)
+    ? content.map((c) => (typeof c?.text === "string" ? c.text : "")).join("\n")
+    : ""
+  return SOURCE_MARKER.exec(text)?.[1] ?? ""
+}
+
+const parseBody = (raw: string, contentType: string | undefined): unknown => {
+  if (raw === "") return undefined
+  if (contentType?.includes("application/x-www-form-urlencoded")) return Object.fromEntries(new URLSearchParams(raw))
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return raw
+  }
+}
+
+const recordOf = (req: http.IncomingMessage, rawBody: string): RecordedRequest => {
+  const method = req.method ?? "GET"
+  const pathname = new URL(req.url ?? "/", "http://localhost").pathname
+  const route = ROUTES.find((r) => r.method === method && r.path.test(pathname))?.route ?? "unknown"
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v
+  const body = parseBody(rawBody, headers["content-type"])
+  return { route, method, path: req.url ?? "", headers, body, rawBody, sourceId: MODEL_ROUTES.has(route) ? sourceIdOf(body) : "" }
+}
+
+const send = (res: http.ServerResponse, answer: Answer, requestId: string): void => {
+  const text = answer.body === undefined ? "" : typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body)
+  res.writeHead(answer.status, { "content-type": "application/json", "request-id": requestId, ...answer.headers })
+  res.end(text)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promise<LoopbackClaude> =>
+  new Promise((resolve, reject) => {
+    const requests: Array<RecordedRequest> = []
+    const queues = new Map<Route, Array<Reply>>()
+    const counts = new Map<string, number>()
+    const keys = new Set<string>()
+    const statusFor = new Map<string, number>()
+    const timers = new Set<NodeJS.Timeout>()
+    let held: Array<() => void> = []
+    let paused = false
+    let total = 0
+    let answered = 0
+    let tokens = 0
+    const model = options.model ?? LOOPBACK_MODEL
+
+    /** The default answer of a model route. */
+    const modelReply = (request: RecordedRequest): Reply => {
+      const status = statusFor.get(request.sourceId) ?? loopback.defaultStatus
+      return status === 200 ? toolAnswer(validScores, { model, usage: { ...USAGE } }) : errorFor(status)
+    }
+    const defaults = new Map<Route, DefaultReply>([
+      ["messages", modelReply],
+      ["invoke", modelReply],
+      ["token", () => ({ status: 200, body: { access_token: `token-${++tokens}`, token_type: "bearer", expires_in: 7199 } })],
+      ["deployments", () => ({
+        status: 200,
+        body: { count: 2, resources: [deployment(loopback.url, "dother", "gpt-4o"), deployment(loopback.url, DEPLOYMENT_ID, AICORE_MODEL)] }
+      })]
+    ])
+
+    /** Sends after `delayMs`, unless the client gave up (or was killed) while the answer waited. */
+    const answerLater = (res: http.ServerResponse, answer: Answer, request: RecordedRequest, requestId: string) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        if (res.destroyed) return
+        if (MODEL_ROUTES.has(request.route) && answer.status === 200) answered++
+        send(res, answer, requestId)
+      }, loopback.delayMs)
+      timers.add(timer)
+    }
+
+    const server = http.createServer((req, res) => {
+      const chunks: Array<Buffer> = []
+      req.on("data", (c: Buffer) => chunks.push(c))
+      req.on("end", () => {
+        const request = recordOf(req, Buffer.concat(chunks).toString("utf8"))
+        requests.push(request)
+        const requestId = `req_loopback_${requests.length}`
+        const { route } = request
+        if (route === "unknown") {
+          return send(res, errorAnswer(404, "not_found_error", `loopbackClaude: no route ${request.method} ${request.path}`), requestId)
+        }
+        if (MODEL_ROUTES.has(route)) {
+          total++
+          counts.set(request.sourceId, (counts.get(request.sourceId) ?? 0) + 1)
+        }
+        if (request.headers["x-api-key"] !== undefined) keys.add(request.headers["x-api-key"])
+        const fallback = defaults.get(route)!
+        const reply = queues.get(route)?.shift() ?? (typeof fallback === "function" ? fallback(request) : fallback)
+        if ("hang" in reply) return
+        const answer = () => answerLater(res, reply, request, requestId)
+        if (paused) held.push(answer)
+        else answer()
+      })
+    })
+
+    let loopback: LoopbackClaude
+
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      loopback = {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        requests,
+        requestsTo: (route) => requests.filter((r) => r.route === route),
+        counts,
+        total: () => total,
+        answered: () => answered,
+        keys,
+        script: (route, ...replies) => queues.set(route, [...(queues.get(route) ?? []), ...replies]),
+        setDefault: (route, reply) => defaults.set(route, reply),
+        defaultStatus: options.defaultStatus ?? 200,
+        statusFor,
+        delayMs: options.delayMs ?? 0,
+        pause: () => {
+          paused = true
+        },
+        resume: () => {
+          paused = false
+          const waiting = held
+          held = []
+          for (const answer of waiting) answer()
+        },
+        close: () =>
+          new Promise<void>((done) => {
+            for (const t of timers) clearTimeout(t)
+            server.closeAllConnections()
+            server.close(() => done())
+          })
+      }
+      resolve(loopback)
+    })
+  })
+
+/**
+ * The server for the scope of an `it.effect` test. These tests script the model replies they
+ * expect, so an unscripted one answers 500 (unless `defaultStatus` says otherwise): a request the
+ * test did not plan for fails loudly instead of passing with a valid answer.
+ */
+export const loopbackClaude = (options: LoopbackClaudeOptions = {}) =>
+  Effect.acquireRelease(
+    Effect.promise(() => startLoopbackClaude({ defaultStatus: 500, ...options })),
+    (server) => Effect.promise(server.close)
+  )
