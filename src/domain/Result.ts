@@ -8,10 +8,14 @@ import {
   weightedMean,
   type Weights
 } from "./Kpi.ts"
+import { AnalysisRationale } from "./Rationale.ts"
 import { type Conversation, objectIdTime } from "./Source.ts"
 
-/** Version of the result document's shape and rubric; 4.1.0 is the original job's, 4.2.0 adds `usage`. */
-export const ANALYSIS_VERSION = "4.2.0"
+/**
+ * Version of the result document's shape and rubric: 4.1.0 is the original job's, 4.2.0 adds
+ * `usage`, 4.3.0 adds `analysis_rationale` and `evidence_dropped` (and the rewritten rubric).
+ */
+export const ANALYSIS_VERSION = "4.3.0"
 export const JOB_NAME = "conversation_performance_analysis"
 export const SOURCE_COLLECTION = "sentiment_analysis"
 export const RESULT_COLLECTION = "agentic_analysis"
@@ -66,8 +70,12 @@ export const AgenticAnalysis = Schema.Struct({
     analysis_version: Schema.String,
     model_used: Schema.String,
     usage: Schema.optionalKey(Usage),
-    estimated_cost_usd: Schema.optionalKey(Num)
+    estimated_cost_usd: Schema.optionalKey(Num),
+    /** Quotes of the analyzer's rationale dropped because they do not occur in the message they cite. */
+    evidence_dropped: Schema.optionalKey(Schema.Int)
   }),
+  /** Why: a reason and checked evidence per KPI category (absent when rationales are off). */
+  analysis_rationale: Schema.optionalKey(AnalysisRationale),
   persistence_metadata: Schema.Struct({
     inserted_timestamp: Schema.String,
     collection: Schema.String,
@@ -82,6 +90,9 @@ export interface AnalysisMeta {
   readonly costUsd: number | undefined
   readonly processedAt: Date
   readonly jobName: string
+  /** The checked rationale, when the analyzer gave one, and how many quotes the check dropped. */
+  readonly rationale?: AnalysisRationale | undefined
+  readonly evidenceDropped?: number | undefined
 }
 
 /** Earliest message time, else the ObjectId's creation time. */
@@ -153,13 +164,15 @@ export const buildResult = (
       analysis_version: ANALYSIS_VERSION,
       model_used: meta.model,
       ...(meta.usage !== undefined ? { usage: meta.usage } : {}),
-      ...(meta.costUsd !== undefined ? { estimated_cost_usd: meta.costUsd } : {})
+      ...(meta.costUsd !== undefined ? { estimated_cost_usd: meta.costUsd } : {}),
+      ...(meta.rationale !== undefined ? { evidence_dropped: meta.evidenceDropped ?? 0 } : {})
     },
     persistence_metadata: {
       inserted_timestamp: processed,
       collection: RESULT_COLLECTION,
       job_name: meta.jobName
-    }
+    },
+    ...(meta.rationale !== undefined ? { analysis_rationale: meta.rationale } : {})
   }
 }
 

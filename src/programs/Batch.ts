@@ -93,7 +93,7 @@ export const processRecord = Effect.fn("processRecord")(function*(
     }
     return yield* deadLetter(error, attempts)
   }
-  const { model, scores, usage } = analysis.success
+  const { evidenceDropped, model, rationale, scores, usage } = analysis.success
   counters.analyzed++
   yield* Metric.update(Metrics.recordsAnalyzed, 1)
   const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices) : undefined
@@ -102,8 +102,11 @@ export const processRecord = Effect.fn("processRecord")(function*(
     usage,
     costUsd: cost,
     processedAt: yield* now(),
-    jobName: settings.jobName
+    jobName: settings.jobName,
+    rationale,
+    evidenceDropped
   })
+  if (evidenceDropped !== undefined && evidenceDropped > 0) yield* Metric.update(Metrics.evidenceDropped, evidenceDropped)
   yield* storeOp(store.upsertResult(result))
   counters.persisted++
   yield* Metric.update(Metrics.recordsPersisted, 1)

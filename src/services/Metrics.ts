@@ -30,6 +30,10 @@ export const tokensIn = Metric.counter("cpa_llm_input_tokens_total", {
   incremental: true
 })
 export const tokensOut = Metric.counter("cpa_llm_output_tokens_total", { description: "Output tokens reported by the model", incremental: true })
+export const evidenceDropped = Metric.counter("cpa_evidence_dropped_total", {
+  description: "Rationale quotes dropped because they do not occur in the message they cite",
+  incremental: true
+})
 export const lastSuccessfulBatch = Metric.gauge("cpa_last_successful_batch_timestamp_seconds", {
   description: "Unix time at which the last batch completed"
 })
