@@ -64,7 +64,7 @@ describe("loadAgentConfig", () => {
     })
     assert.strictEqual(
       errorOf(file),
-      `rubric.agent_config: ${file}: kpis.csat_resolution.notes: unknown key (expected one of description, low, high)`
+      `rubric.agent_config: ${file}: kpis.csat_resolution.notes: unknown key (expected one of description, low, middle, high)`
     )
   })
 

@@ -10,10 +10,11 @@ const Text = Schema.Trim.check(Schema.isNonEmpty({ expected: "a non-blank text" 
 
 const Weight = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
 
-const Subfactor = Schema.Struct({ weight: Weight, description: Text, low: Text, high: Text })
+/** One definition and three anchors: the low end, the middle and the high end of the scale. */
+const Subfactor = Schema.Struct({ weight: Weight, description: Text, low: Text, middle: Text, high: Text })
 export type Subfactor = typeof Subfactor.Type
 
-const KpiText = Schema.Struct({ description: Text, low: Text, high: Text })
+const KpiText = Schema.Struct({ description: Text, low: Text, middle: Text, high: Text })
 export type KpiText = typeof KpiText.Type
 
 const structOf = <K extends string, S extends Schema.Top>(names: ReadonlyArray<K>, schema: S) =>
@@ -21,7 +22,7 @@ const structOf = <K extends string, S extends Schema.Top>(names: ReadonlyArray<K
 
 /**
  * `config/agent_performance_config.yaml`: the weights and texts of every sub-factor and the
- * texts of every directly scored KPI. Decode it with `decodeRubric`, which rejects unknown keys.
+ * texts of every directly scored KPI (a definition and low, middle and high anchors). Decode it with `decodeRubric`, which rejects unknown keys.
  */
 export const Rubric = Schema.Struct({
   empathy_subfactors: structOf(EMPATHY_SUBFACTORS, Subfactor),
