@@ -116,10 +116,15 @@ const main = async () => {
         ["conversation (median)", llm.conversation_bytes_median, llm.conversation_tokens_median],
         ["conversation (p90 / max)", "", `${llm.conversation_tokens_p90} / ${llm.conversation_tokens_max}`]
       ]),
-      `cached prefix ${llm.cached_prefix_tokens} tokens (floor ${llm.cache_floor_tokens}); ${llm.requests} requests: ` +
+      `cached prefix ${llm.cached_prefix_tokens} tokens (floor ${llm.cache_floor_tokens} for ${llm.model}, ${llm.cache_floor_tokens_max} for the largest listed); ${llm.requests} requests: ` +
         `cached share of input ${llm.cached_input_share} (${llm.cached_input_share_concurrent_start} if the first ${llm.concurrency} start together); ` +
         `input cost $${llm.input_cost_usd_cached} cached vs $${llm.input_cost_usd_uncached} uncached; ` +
         `output ~${llm.output_tokens_estimate} tokens a request, $${llm.output_cost_usd}`,
+      `Per 1,000 conversations like the samples (${llm.model}, concurrency ${llm.concurrency}):`,
+      table(
+        ["rationales", "cached prefix tokens", "output tokens / conversation", "output $ / 1,000", "total $ / 1,000"],
+        llm.rationale_variants.map((v) => [v.rationales ? "on" : "off", v.cached_prefix_tokens, v.output_tokens_per_conversation, v.output_cost_per_1000_usd ?? "n/a", v.cost_per_1000_usd ?? "n/a"])
+      ),
       ""
     )
     save()

@@ -11,7 +11,7 @@ import { parseServiceKey } from "../src/analyzer/claude/AiCoreAuth.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
 import { TOOL_NAME } from "../src/analyzer/claude/Request.ts"
 import { RateLimiter } from "../src/analyzer/claude/RateLimiter.ts"
-import { conversation, envLayer, settingsLayer, validScores } from "./support/claudeFixtures.ts"
+import { conversation, envLayer, settingsLayer, validInput, validScores } from "./support/claudeFixtures.ts"
 import { AICORE_MODEL, deployment, DEPLOYMENT_ID, type LoopbackClaude, loopbackClaude, toolAnswer } from "./support/loopbackClaude.ts"
 
 const CLIENT_ID = "sb-5f1e2d3c!b1234|aicore!b540"
@@ -64,7 +64,7 @@ describe("AiCoreAnalyzer request", () => {
   it.effect("gets a token, finds the RUNNING deployment of the model and invokes it with the Bedrock body", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
-      fake.script("invoke", toolAnswer(validScores))
+      fake.script("invoke", toolAnswer(validInput))
       const analyzer = yield* analyzerFor(fake, { aicoreResourceGroup: "team-a", maxTokens: 1500 })
       const analysis = yield* analyzer.analyze(conversation)
       assert.strictEqual(analyzer.provider, "aicore")
@@ -99,7 +99,7 @@ describe("AiCoreAnalyzer request", () => {
   it.effect("takes the key from AICORE_SERVICE_KEY and a configured deployment URL without listing deployments", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
-      fake.script("invoke", toolAnswer(validScores, { model: "claude-sonnet-4-5-20250929" }))
+      fake.script("invoke", toolAnswer(validInput, { model: "claude-sonnet-4-5-20250929" }))
       const key = { clientid: CLIENT_ID, clientsecret: SECRET, url: fake.url, serviceurls: { AI_API_URL: fake.url } }
       const analyzer = yield* build({
         env: { AICORE_SERVICE_KEY: JSON.stringify(key) },
@@ -139,7 +139,7 @@ describe("AiCoreAnalyzer request", () => {
   it.effect("--model is for Claude direct: AI Core looks up llm.aicore.model", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
-      fake.script("invoke", toolAnswer(validScores))
+      fake.script("invoke", toolAnswer(validInput))
       const file = yield* keyFile(fake)
       const analyzer = yield* build({ model: "claude-sonnet-4-6", llmOptions: { aicoreCredentialsPath: file } })
       assert.strictEqual((yield* analyzer.analyze(conversation)).model, AICORE_MODEL)
@@ -160,13 +160,36 @@ describe("AiCoreAnalyzer request", () => {
   })
 })
 
+describe("AiCoreAnalyzer rationale", () => {
+  it.effect("checks the evidence of an AI Core answer against the conversation like a direct one", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude()
+      fake.script("invoke", toolAnswer({
+        ...validInput,
+        rationale: {
+          ...validInput.rationale,
+          efficiency_resolution: {
+            reason: "One reply did the work.",
+            evidence: [{ message: 2, quote: "it arrives thursday" }, { message: 3, quote: "thanks, that worked" }]
+          }
+        }
+      }))
+      const analyzer = yield* analyzerFor(fake)
+      const analysis = yield* analyzer.analyze(conversation)
+      const invoke = fake.requestsTo("invoke")[0]!
+      assert.strictEqual(Object.keys(invoke.body.tools[0].input_schema.properties)[0], "rationale")
+      assert.deepStrictEqual(analysis.rationale!.efficiency_resolution.evidence, [{ message: 2, quote: "it arrives Thursday" }])
+      assert.strictEqual(analysis.evidenceDropped, 1)
+    }))
+})
+
 describe("AiCoreAnalyzer token", () => {
   it.effect("a token near expiry is replaced before the next call", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
       let n = 0
       fake.setDefault("token", () => ({ status: 200, body: { access_token: `short-${++n}`, expires_in: 120 } }))
-      fake.script("invoke", toolAnswer(validScores), toolAnswer(validScores), toolAnswer(validScores))
+      fake.script("invoke", toolAnswer(validInput), toolAnswer(validInput), toolAnswer(validInput))
       const analyzer = yield* analyzerFor(fake)
       yield* analyzer.analyze(conversation)
       yield* TestClock.adjust("100 seconds")
@@ -182,7 +205,7 @@ describe("AiCoreAnalyzer token", () => {
   it.effect("a 401 on invoke fetches a new token once and retries", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
-      fake.script("invoke", { status: 401, body: { message: "Token expired" } }, toolAnswer(validScores))
+      fake.script("invoke", { status: 401, body: { message: "Token expired" } }, toolAnswer(validInput))
       const analyzer = yield* analyzerFor(fake)
       const analysis = yield* analyzer.analyze(conversation)
       assert.deepStrictEqual(analysis.scores, validScores)
@@ -286,7 +309,7 @@ describe("AiCoreAnalyzer errors", () => {
   it.effect("an answer with out-of-range scores is ModelOutputInvalid naming the field", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
-      fake.script("invoke", toolAnswer({ ...validScores, csat_resolution: 6 }))
+      fake.script("invoke", toolAnswer({ ...validInput, csat_resolution: 6 }))
       const analyzer = yield* analyzerFor(fake)
       const e = yield* Effect.flip(analyzer.analyze(conversation))
       assert.strictEqual(e._tag, "ModelOutputInvalid")

@@ -7,7 +7,7 @@ import { Analyzer } from "../src/services/Analyzer.ts"
 import { AnthropicAnalyzer } from "../src/analyzer/claude/AnthropicAnalyzer.ts"
 import { TOOL_NAME } from "../src/analyzer/claude/Request.ts"
 import { RateLimiter } from "../src/analyzer/claude/RateLimiter.ts"
-import { conversation, envLayer, settingsLayer, validScores } from "./support/claudeFixtures.ts"
+import { conversation, envLayer, settingsLayer, validInput, validScores } from "./support/claudeFixtures.ts"
 import { errorAnswer, type LoopbackClaude, loopbackClaude, toolAnswer } from "./support/loopbackClaude.ts"
 
 const KEY = "sk-ant-test-0123456789"
@@ -32,7 +32,7 @@ describe("AnthropicAnalyzer request", () => {
   it.effect("sends one Messages request with the key, the forced tool, the cached rubric and the conversation as data", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
-      fake.script("messages", toolAnswer(validScores, { model: "claude-sonnet-4-6" }))
+      fake.script("messages", toolAnswer(validInput, { model: "claude-sonnet-4-6" }))
       const analyzer = yield* analyzerFor(fake, { llmOptions: { maxTokens: 3000 } })
       const analysis = yield* analyzer.analyze(conversation)
 
@@ -75,11 +75,69 @@ describe("AnthropicAnalyzer request", () => {
   it.effect("uses the configured model and reports the configured name when the answer has none", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
-      fake.script("messages", toolAnswer(validScores))
+      fake.script("messages", toolAnswer(validInput))
       const analyzer = yield* analyzerFor(fake, { model: "claude-opus-4-6" })
       const analysis = yield* analyzer.analyze(conversation)
       assert.strictEqual(fake.requests[0]!.body.model, "claude-opus-4-6")
       assert.strictEqual(analysis.model, "claude-opus-4-6")
+    }))
+})
+
+describe("AnthropicAnalyzer rationale", () => {
+  it.effect("asks for the rationale first and keeps only the quotes that occur in the message they cite", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude()
+      fake.script("messages", toolAnswer({
+        ...validInput,
+        rationale: {
+          ...validInput.rationale,
+          accuracy_compliance: {
+            reason: "The agent reissued the order with express delivery.",
+            evidence: [
+              { message: 2, quote: "I have reissued #4411 with express delivery" },
+              { message: 2, quote: "Your refund has been processed" },
+              { message: 1, quote: "it arrives Thursday" }
+            ]
+          }
+        }
+      }))
+      const analyzer = yield* analyzerFor(fake)
+      const analysis = yield* analyzer.analyze(conversation)
+      const schema = fake.requests[0]!.body.tools[0].input_schema
+      assert.strictEqual(Object.keys(schema.properties)[0], "rationale", "reasons before the numbers")
+      assert.include(fake.requests[0]!.body.system[0].text, "# The rationale")
+      assert.deepStrictEqual(analysis.rationale!.accuracy_compliance, {
+        reason: "The agent reissued the order with express delivery.",
+        evidence: [{ message: 2, quote: "I have reissued #4411 with express delivery" }]
+      })
+      assert.strictEqual(analysis.evidenceDropped, 2, "an invented quote and one from the wrong message")
+      assert.deepStrictEqual(analysis.scores, validScores)
+    }))
+
+  it.effect("llm.rationales false asks for the scores alone, and the answer needs none", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude()
+      fake.script("messages", toolAnswer(validScores))
+      const analyzer = yield* analyzerFor(fake, { llmOptions: { rationales: false, showUpstreamLabels: false } })
+      const analysis = yield* analyzer.analyze(conversation)
+      const body = fake.requests[0]!.body
+      assert.notProperty(body.tools[0].input_schema.properties, "rationale")
+      assert.notInclude(body.system[0].text, "# The rationale")
+      assert.notInclude(body.messages[0].content[0].text, "\"context\"", "llm.show_upstream_labels false: messages only")
+      assert.isUndefined(analysis.rationale)
+      assert.deepStrictEqual(analysis.scores, validScores)
+    }))
+
+  it.effect("estimates the usage of a run before it is sent: the first requests write the cached prefix, the rest read it", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude()
+      const analyzer = yield* analyzerFor(fake)
+      const estimate = analyzer.estimateUsage!([conversation, conversation, conversation, conversation], 2)
+      assert.strictEqual(estimate.model, "claude-sonnet-4-6")
+      assert.strictEqual(estimate.usage.cache_creation_input_tokens, estimate.usage.cache_read_input_tokens, "2 writers, 2 readers")
+      assert.isAbove(estimate.usage.cache_read_input_tokens, 2 * 4096)
+      assert.isAbove(estimate.usage.output_tokens, 4 * 300)
+      assert.strictEqual(fake.requests.length, 0, "nothing is sent to estimate")
     }))
 })
 
@@ -140,8 +198,8 @@ describe("AnthropicAnalyzer errors", () => {
       const fake = yield* loopbackClaude()
       fake.script(
         "messages",
-        toolAnswer({ ...validScores, empathy_subfactors: { ...validScores.empathy_subfactors, personalization: 14 } }),
-        toolAnswer(validScores, { model: "claude-sonnet-4-6" })
+        toolAnswer({ ...validInput, empathy_subfactors: { ...validScores.empathy_subfactors, personalization: 14 } }),
+        toolAnswer(validInput, { model: "claude-sonnet-4-6" })
       )
       const analyzer = yield* analyzerFor(fake)
       const e = yield* Effect.flip(analyzer.analyze(conversation))
@@ -216,7 +274,7 @@ describe("AnthropicAnalyzer with the batch's retry policy", () => {
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
       const boom = errorAnswer(500, "api_error", "Internal server error")
-      fake.script("messages", boom, boom, boom, toolAnswer(validScores, { model: "claude-sonnet-4-6" }))
+      fake.script("messages", boom, boom, boom, toolAnswer(validInput, { model: "claude-sonnet-4-6" }))
       const analyzer = yield* analyzerFor(fake)
       const { failures, fiber, delays } = yield* retried(analyzer, { baseDelayMs: 1000, maxRetries: 3 })
       for (let i = 0; i < 3; i++) {
@@ -232,7 +290,7 @@ describe("AnthropicAnalyzer with the batch's retry policy", () => {
   it.effect("429 with retry-after 7 s waits 7 s, not the 1 s backoff", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
-      fake.script("messages", errorAnswer(429, "rate_limit_error", "slow down", { "retry-after": "7" }), toolAnswer(validScores))
+      fake.script("messages", errorAnswer(429, "rate_limit_error", "slow down", { "retry-after": "7" }), toolAnswer(validInput))
       const analyzer = yield* analyzerFor(fake)
       const { starts, failures, fiber, delays } = yield* retried(analyzer, { baseDelayMs: 1000, maxRetries: 3 })
       yield* Queue.take(failures)
@@ -248,7 +306,7 @@ describe("AnthropicAnalyzer with the batch's retry policy", () => {
   it.effect("a 400 is not retried", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
-      fake.script("messages", errorAnswer(400, "invalid_request_error", "bad"), toolAnswer(validScores))
+      fake.script("messages", errorAnswer(400, "invalid_request_error", "bad"), toolAnswer(validInput))
       const analyzer = yield* analyzerFor(fake)
       const { fiber } = yield* retried(analyzer, { baseDelayMs: 1000, maxRetries: 3 })
       const exit = yield* Fiber.await(fiber)
@@ -261,7 +319,7 @@ describe("AnthropicAnalyzer rate limit", () => {
   it.effect("with llm.max_requests_per_minute 2, the third request of a minute waits for the window", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
-      fake.script("messages", toolAnswer(validScores), toolAnswer(validScores), toolAnswer(validScores))
+      fake.script("messages", toolAnswer(validInput), toolAnswer(validInput), toolAnswer(validInput))
       const analyzer = yield* analyzerFor(fake, { llmOptions: { maxRequestsPerMinute: 2 } })
       const done: Array<number> = []
       const fiber = yield* Effect.forkChild(Effect.forEach(

@@ -6,12 +6,22 @@ import { estimateCost, type ModelPrice } from "../src/domain/Cost.ts"
 import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
 import { CLARITY_SUBFACTORS, EMPATHY_SUBFACTORS, KPI_CATEGORIES } from "../src/domain/Kpi.ts"
 import { classifyStatus, retryAfterMs } from "../src/analyzer/claude/Errors.ts"
-import { buildRubricPrompt, CACHE_FLOOR_TOKENS, estimateTokens } from "../src/analyzer/claude/Prompt.ts"
-import { BEDROCK_ANTHROPIC_VERSION, buildMessagesBody, inlineRefs, kpiToolInputSchema, renderConversation, toBedrockBody, TOOL_NAME } from "../src/analyzer/claude/Request.ts"
+import { buildRubricPrompt, CACHE_FLOORS, cacheFloorFor, prefixTokens } from "../src/analyzer/claude/Prompt.ts"
+import {
+  BEDROCK_ANTHROPIC_VERSION,
+  buildMessagesBody,
+  inlineRefs,
+  kpiTool,
+  kpiToolInputSchema,
+  rationaleToolInputSchema,
+  renderConversation,
+  toBedrockBody,
+  TOOL_NAME
+} from "../src/analyzer/claude/Request.ts"
 import { decodeAnalysis } from "../src/analyzer/claude/Response.ts"
 import { loadAgentConfig } from "../src/config/Rubric.ts"
 import { SCORED_KPIS, type Subfactor } from "../src/domain/Rubric.ts"
-import { conversation, validScores } from "./support/claudeFixtures.ts"
+import { conversation, validInput, validRationale, validScores } from "./support/claudeFixtures.ts"
 import { toolAnswer } from "./support/loopbackClaude.ts"
 
 const agent = Result.getOrThrow(loadAgentConfig("config/agent_performance_config.yaml", `${import.meta.dirname}/..`))
@@ -44,10 +54,28 @@ describe("tool schema", () => {
   })
 
   it("is self-contained: no $ref, $defs or $schema", () => {
-    const text = JSON.stringify(kpiToolInputSchema)
-    assert.notInclude(text, "$ref")
-    assert.notInclude(text, "$defs")
-    assert.notInclude(text, "$schema")
+    for (const text of [JSON.stringify(kpiToolInputSchema), JSON.stringify(rationaleToolInputSchema)]) {
+      assert.notInclude(text, "$ref")
+      assert.notInclude(text, "$defs")
+      assert.notInclude(text, "$schema")
+      assert.notInclude(text, String(Number.MAX_SAFE_INTEGER), "no safe-integer noise")
+    }
+  })
+
+  it("with rationales, puts the rationale first, before the scores, with its bounds", () => {
+    const r = rationaleToolInputSchema as any
+    assert.strictEqual(Object.keys(r.properties)[0], "rationale", "the model writes its reasons before the numbers")
+    assert.deepStrictEqual(Object.keys(r.properties).slice(1), Object.keys(schema.properties), "then exactly the scores")
+    assert.strictEqual(r.required[0], "rationale")
+    assert.deepStrictEqual(Object.keys(r.properties.rationale.properties), ["accuracy_compliance", "empathy_communication", "efficiency_resolution"])
+    const category = r.properties.rationale.properties.empathy_communication
+    assert.strictEqual(category.properties.reason.maxLength, 400)
+    assert.strictEqual(category.properties.evidence.maxItems, 3)
+    assert.strictEqual(category.properties.evidence.items.properties.quote.maxLength, 160)
+    assert.strictEqual(category.properties.evidence.items.properties.message.type, "integer")
+    assert.strictEqual(category.properties.evidence.items.properties.message.minimum, 1)
+    assert.strictEqual(kpiTool({ rationales: true }).input_schema, rationaleToolInputSchema)
+    assert.strictEqual(kpiTool({ rationales: false }).input_schema, kpiToolInputSchema, "llm.rationales: false asks for scores only")
   })
 
   it("inlines named definitions", () => {
@@ -63,12 +91,50 @@ describe("tool schema", () => {
 
 describe("rubric prompt", () => {
   const prompt = buildRubricPrompt(agent.rubric)
+  const variants = [true, false].flatMap((rationales) => [true, false].map((showUpstreamLabels) => ({ rationales, showUpstreamLabels })))
 
-  it("is above the prompt-cache floor of Sonnet 4.6 (~2,048 tokens at 4 characters a token)", () => {
-    const tokens = estimateTokens(prompt)
-    assert.isAtLeast(tokens, CACHE_FLOOR_TOKENS, `rubric prompt is ~${tokens} tokens`)
-    // The tool definition precedes it in the cached prefix and adds to it.
-    assert.isAtLeast(estimateTokens(JSON.stringify(kpiToolInputSchema)), 300)
+  it("with the tool definition, reaches the prompt-cache floor of every model the README names, in every variant", () => {
+    const readme = fs.readFileSync(path.join(import.meta.dirname, "../README.md"), "utf8")
+    const models = [...new Set(readme.match(/\b(?:anthropic--)?claude-[a-z0-9.-]*[a-z0-9]/g) ?? [])]
+    assert.includeMembers(models, ["claude-sonnet-4-6", "claude-haiku-4-5", "anthropic--claude-4.5-sonnet"])
+    for (const model of models) {
+      assert.isDefined(CACHE_FLOORS.find((f) => f.match.test(model)), `${model} (named in the README) has a cache floor in CACHE_FLOORS`)
+    }
+    assert.strictEqual(cacheFloorFor("claude-haiku-4-5"), 4096)
+    assert.strictEqual(cacheFloorFor("anthropic--claude-4.6-opus"), 4096)
+    assert.strictEqual(cacheFloorFor("claude-sonnet-4-6"), 2048)
+    for (const options of variants) {
+      // Counted as the bench counts it: characters / 4 of the tools' JSON plus of the system prompt.
+      const prefix = prefixTokens([kpiTool(options)], buildRubricPrompt(agent.rubric, options))
+      for (const model of models) {
+        assert.isAtLeast(prefix, cacheFloorFor(model), `${JSON.stringify(options)}: prefix ~${prefix} tokens, ${model}`)
+      }
+    }
+  })
+
+  it("has no instruction that contradicts another or ties one KPI to another", () => {
+    for (const options of variants) {
+      const text = buildRubricPrompt(agent.rubric, options)
+      assert.notMatch(text, /do not cluster/i)
+      assert.notMatch(text, /lean towards the middle/i)
+      assert.notMatch(text, /check your scores against each other/i)
+      assert.include(text, "Thin evidence: when the conversation holds nothing that bears on a KPI")
+      assert.include(text, "This is the only rule that points to the middle.")
+      assert.include(text, "Do not change one score to make it agree with another")
+      assert.include(text, "# Worked examples")
+    }
+  })
+
+  it("explains the rationale and its check only when rationales are on, and the labels only when shown", () => {
+    const on = buildRubricPrompt(agent.rubric, { rationales: true, showUpstreamLabels: true })
+    const off = buildRubricPrompt(agent.rubric, { rationales: false, showUpstreamLabels: false })
+    assert.include(on, "# The rationale")
+    assert.include(on, "Every quote is checked against the message it names")
+    assert.notInclude(off, "# The rationale")
+    assert.notInclude(off, `"rationale"`)
+    assert.include(on, `"context": labels that an earlier automatic classifier gave`)
+    assert.notInclude(off, `"context"`)
+    assert.strictEqual(prompt, on, "the default is rationales on, labels shown")
   })
 
   it("holds every KPI and sub-factor with its range, meaning and anchors from the YAML", () => {
@@ -77,7 +143,7 @@ describe("rubric prompt", () => {
       assert.match(prompt, new RegExp(`### ${name} \\(${r.integer ? "whole number, 0 or 1" : `${r.min} to ${r.max}`}`), name)
     }
     for (const name of SCORED_KPIS) {
-      for (const k of ["description", "low", "high"] as const) assert.include(prompt, rubric.kpis[name][k], `${name}.${k}`)
+      for (const k of ["description", "low", "middle", "high"] as const) assert.include(prompt, rubric.kpis[name][k], `${name}.${k}`)
     }
     const sections: ReadonlyArray<readonly [string, Readonly<Record<string, Subfactor>>, ReadonlyArray<string>]> = [
       ["empathy_subfactors", rubric.empathy_subfactors, EMPATHY_SUBFACTORS],
@@ -87,7 +153,7 @@ describe("rubric prompt", () => {
       for (const n of names) {
         assert.include(prompt, `#### ${section}.${n} (`, n)
         assert.include(prompt, `weight ${subfactors[n]!.weight}`, n)
-        for (const k of ["description", "low", "high"] as const) assert.include(prompt, subfactors[n]![k], `${n}.${k}`)
+        for (const k of ["description", "low", "middle", "high"] as const) assert.include(prompt, subfactors[n]![k], `${n}.${k}`)
       }
     }
   })
@@ -125,11 +191,22 @@ describe("request", () => {
     assert.deepStrictEqual(json.context, { category: "Delivery", intent: "Order Status", topic: "Shipping", sentiment: "Positive" })
   })
 
+  it("leaves the upstream labels out when llm.show_upstream_labels is false", () => {
+    const text = renderConversation(conversation, { showUpstreamLabels: false })
+    const json = JSON.parse(text.slice(text.indexOf("<conversation_json>") + 19, text.indexOf("</conversation_json>")))
+    assert.deepStrictEqual(Object.keys(json), ["messages"])
+    assert.notInclude(text, "Positive")
+    const body = buildMessagesBody({ model: "m", maxTokens: 1, system: "S", conversation, request: { rationales: false, showUpstreamLabels: false } }) as any
+    assert.notInclude(body.messages[0].content[0].text, "\"context\"")
+    assert.strictEqual(body.tools[0].input_schema, kpiToolInputSchema)
+  })
+
   it("forces the tool, caches the system block and sends no sampling parameters", () => {
     const body = buildMessagesBody({ model: "claude-sonnet-4-6", maxTokens: 2048, system: "RUBRIC", conversation }) as any
     assert.deepStrictEqual(body.system, [{ type: "text", text: "RUBRIC", cache_control: { type: "ephemeral" } }])
     assert.deepStrictEqual(body.tool_choice, { type: "tool", name: TOOL_NAME })
     assert.deepStrictEqual(body.tools.map((t: any) => t.name), [TOOL_NAME])
+    assert.strictEqual(body.tools[0].input_schema, rationaleToolInputSchema, "rationales are on by default")
     assert.strictEqual(body.max_tokens, 2048)
     assert.isUndefined(body.temperature)
     const bedrock = toBedrockBody(body) as any
@@ -175,6 +252,86 @@ describe("decodeAnalysis", () => {
       assert.strictEqual(other.field, "tool_use")
       const junk = yield* Effect.flip(decode("<html>gateway</html>"))
       assert.isTrue(junk.field.startsWith("response"))
+    }))
+})
+
+describe("decodeAnalysis with a rationale", () => {
+  const withEvidence = (evidence: ReadonlyArray<unknown>, category = "empathy_communication") => ({
+    ...validInput,
+    rationale: { ...validRationale, [category]: { reason: "The agent apologised and used the name.", evidence } }
+  })
+  const decode = (input: unknown) => decodeAnalysis(toolAnswer(input).body, "m", conversation)
+
+  it.effect("keeps quotes that occur in the message they cite, after whitespace and case folding, as the message writes them", () =>
+    Effect.gen(function*() {
+      const a = yield* decode(withEvidence([
+        { message: 2, quote: "sorry  to hear THAT, maria." },
+        { message: 1, quote: "my order #4411 never arrived" }
+      ]))
+      assert.strictEqual(a.evidenceDropped, 0)
+      assert.deepStrictEqual(a.rationale!.empathy_communication.evidence, [
+        { message: 2, quote: "Sorry to hear that, Maria." },
+        { message: 1, quote: "my order #4411 never arrived" }
+      ])
+      assert.deepStrictEqual(a.scores, validScores)
+      assert.strictEqual(a.rationale!.accuracy_compliance.reason, validRationale.accuracy_compliance.reason)
+    }))
+
+  it.effect("drops and counts a quote from the wrong message, an invented or paraphrased one, and one citing no message", () =>
+    Effect.gen(function*() {
+      const a = yield* decode(withEvidence([
+        { message: 1, quote: "Sorry to hear that" },
+        { message: 2, quote: "We apologise for the delay" },
+        { message: 2, quote: "reissued it with express delivery" },
+        { message: 9, quote: "Sorry" },
+        { message: 0, quote: "Sorry" },
+        { message: 2.5, quote: "Sorry" },
+        { message: 2, quote: "   " },
+        { message: 2, quote: "I have reissued #4411" }
+      ]))
+      assert.strictEqual(a.evidenceDropped, 7)
+      assert.deepStrictEqual(a.rationale!.empathy_communication.evidence, [{ message: 2, quote: "I have reissued #4411" }])
+    }))
+
+  it.effect("keeps at most three checked quotes and bounds the reason and each quote", () =>
+    Effect.gen(function*() {
+      const long = "x ".repeat(400)
+      const a = yield* decodeAnalysis(toolAnswer({
+        ...validInput,
+        rationale: {
+          ...validRationale,
+          accuracy_compliance: {
+            reason: `The agent fixed it. ${long}`,
+            evidence: [1, 2, 3, 4].map(() => ({ message: 2, quote: "Maria" }))
+          }
+        }
+      }).body, "m", conversation)
+      const r = a.rationale!.accuracy_compliance
+      assert.isAtMost(r.reason.length, 400)
+      assert.isTrue(r.reason.endsWith("…"))
+      assert.strictEqual(r.evidence.length, 3)
+      assert.strictEqual(a.evidenceDropped, 0, "quotes beyond the third are not failures of the check")
+      const quoted = yield* decodeAnalysis(toolAnswer(withEvidence([{ message: 2, quote: conversation.messages[1]!.text }])).body, "m", {
+        ...conversation,
+        messages: [conversation.messages[0]!, { ...conversation.messages[1]!, text: `${conversation.messages[1]!.text} ${"word ".repeat(60)}` }]
+      })
+      const q = quoted.rationale!.empathy_communication.evidence[0]!.quote
+      assert.isAtMost(q.length, 160)
+      assert.isTrue(conversation.messages[1]!.text.startsWith(q), "a cut quote is still the message's own text")
+    }))
+
+  it.effect("an evidence item of the wrong shape is dropped and counted; a missing rationale or reason is invalid output", () =>
+    Effect.gen(function*() {
+      const a = yield* decode(withEvidence([{ message: "2", quote: "Maria" }, { quote: "Maria" }, "Maria", { message: 2, quote: "Maria" }]))
+      assert.strictEqual(a.evidenceDropped, 3)
+      assert.strictEqual(a.rationale!.empathy_communication.evidence.length, 1)
+      const missing = yield* Effect.flip(decode(validScores))
+      assert.instanceOf(missing, ModelOutputInvalid)
+      assert.strictEqual(missing.field, "rationale")
+      const blank = yield* Effect.flip(decode({ ...validInput, rationale: { ...validRationale, efficiency_resolution: { reason: " ", evidence: [] } } }))
+      assert.strictEqual(blank.field, "rationale.efficiency_resolution.reason")
+      const noRationaleWanted = yield* decodeAnalysis(toolAnswer(validScores).body, "m")
+      assert.isUndefined(noRationaleWanted.rationale, "llm.rationales: false: the scores alone")
     }))
 })
 

@@ -44,6 +44,15 @@ const oneOf = <const L extends ReadonlyArray<string>>(choices: L): Parse<L[numbe
     : Result.fail(settingError(where, `expected one of ${choices.join(", ")}, got ${show(raw)}`))
 }
 
+/** true/false (YAML booleans, or the words in a flag or an environment variable; also yes/no, on/off, 1/0). */
+const bool: Parse<boolean> = (raw, where) => {
+  if (typeof raw === "boolean") return Result.succeed(raw)
+  const s = typeof raw === "string" ? raw.trim().toLowerCase() : typeof raw === "number" ? String(raw) : undefined
+  if (s !== undefined && ["true", "yes", "on", "1"].includes(s)) return Result.succeed(true)
+  if (s !== undefined && ["false", "no", "off", "0"].includes(s)) return Result.succeed(false)
+  return Result.fail(settingError(where, `expected true or false, got ${show(raw)}`))
+}
+
 /** `null` in YAML (or no value at all) keeps the default; a value must parse. */
 const optional = <A>(parse: Parse<A>): Parse<A | undefined> => parse
 
@@ -214,6 +223,20 @@ export const SETTINGS = {
     parse: num({ min: 256, max: 64_000, integer: true }),
     default: 2048,
     help: "Output token limit of one model answer"
+  }),
+  rationales: setting({
+    env: "CPA_RATIONALES",
+    yaml: "llm.rationales",
+    parse: bool,
+    default: true,
+    help: "Ask Claude for a reason and checked evidence per KPI category before the scores (false: scores only, fewer output tokens)"
+  }),
+  showUpstreamLabels: setting({
+    env: "CPA_SHOW_UPSTREAM_LABELS",
+    yaml: "llm.show_upstream_labels",
+    parse: bool,
+    default: true,
+    help: "Show Claude the upstream classifier's labels (category, intent, topic, sentiment) with the conversation (false: messages only)"
   }),
   timeoutSeconds: setting({ yaml: "llm.timeout_seconds", parse: num({ min: 1 }), default: 120, help: "Time limit of one model call (s)" }),
   maxRequestsPerMinute: setting({

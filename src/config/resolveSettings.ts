@@ -136,7 +136,9 @@ const toJobSettings = (v: SettingValues): JobSettings => ({
     aicoreResourceGroup: v.aicoreResourceGroup,
     aicoreDeploymentUrl: v.aicoreDeploymentUrl,
     aicoreModel: v.aicoreModel,
-    prices: v.prices
+    prices: v.prices,
+    rationales: v.rationales,
+    showUpstreamLabels: v.showUpstreamLabels
   },
   logLevel: v.logLevel,
   logFormat: v.logFormat,

@@ -34,6 +34,10 @@ export interface JobSettings {
     readonly aicoreDeploymentUrl: string | undefined
     readonly aicoreModel: string
     readonly prices: Readonly<Record<string, ModelPrice>>
+    /** Ask for a reason and evidence per KPI category (`llm.rationales`). */
+    readonly rationales: boolean
+    /** Show the upstream classifier's labels with the conversation (`llm.show_upstream_labels`). */
+    readonly showUpstreamLabels: boolean
   }
   readonly logLevel: string
   readonly logFormat: LogFormat

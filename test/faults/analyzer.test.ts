@@ -8,7 +8,7 @@ import { RateLimiter } from "../../src/analyzer/claude/RateLimiter.ts"
 import { Settings } from "../../src/services/Settings.ts"
 import { loadAgentConfig } from "../../src/config/Rubric.ts"
 import { resolveSettings } from "../../src/config/resolveSettings.ts"
-import { envLayer, validScores } from "../support/claudeFixtures.ts"
+import { envLayer, validInput, validScores } from "../support/claudeFixtures.ts"
 import { errorAnswer, type LoopbackClaude, loopbackClaude, type Reply, toolAnswer } from "../support/loopbackClaude.ts"
 import { type MemoryWorld, memoryWorld, oid, REPO_ROOT, records } from "../support/fixtures.ts"
 
@@ -65,8 +65,8 @@ const assertInvariant = (world: MemoryWorld) => {
   for (const id of [...world.store.results.keys(), ...world.store.deadLetters.keys()]) assert.isTrue(sourceIds.has(id), `${id} is no source`)
 }
 
-const ok = toolAnswer(validScores, { model: "claude-sonnet-4-6" })
-const badOutput = toolAnswer({ ...validScores, empathy_subfactors: { ...validScores.empathy_subfactors, personalization: 14 } })
+const ok = toolAnswer(validInput, { model: "claude-sonnet-4-6" })
+const badOutput = toolAnswer({ ...validInput, empathy_subfactors: { ...validScores.empathy_subfactors, personalization: 14 } })
 const times = (n: number, reply: Reply): Array<Reply> => Array.from({ length: n }, () => reply)
 
 interface Case {

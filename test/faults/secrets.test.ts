@@ -19,7 +19,7 @@ import {
   withDb,
   writeConfig
 } from "../support/e2e.ts"
-import { validScores } from "../support/claudeFixtures.ts"
+import { validInput } from "../support/claudeFixtures.ts"
 import { errorAnswer, loopbackClaude, toolAnswer } from "../support/loopbackClaude.ts"
 import { checkInvariant } from "../support/invariant.ts"
 
@@ -92,7 +92,7 @@ describe.skipIf(uri === "")("secrets", () => {
         // 1. Claude direct: a 400 that echoes the key (dead letter), then a 401 that echoes it (run stops).
         fake.script(
           "messages",
-          toolAnswer(validScores),
+          toolAnswer(validInput),
           errorAnswer(400, "invalid_request_error", `request rejected for key ${API_KEY}`),
           errorAnswer(401, "authentication_error", `invalid x-api-key: ${API_KEY}`)
         )

@@ -46,6 +46,16 @@ export const validScores: KpiScores = {
   customer_effort_reduction: 40
 }
 
+/** A rationale a valid answer carries: reasons for the three categories, no quotes (so it fits any conversation). */
+export const validRationale = {
+  accuracy_compliance: { reason: "The agent reissued the order with express delivery and gave a delivery day.", evidence: [] },
+  empathy_communication: { reason: "The agent apologised and used the customer's name and order number.", evidence: [] },
+  efficiency_resolution: { reason: "One reply, four minutes after the first message, did the work for the customer.", evidence: [] }
+}
+
+/** The tool input of a valid answer with rationales on (the default): the rationale first, then the scores. */
+export const validInput = { rationale: validRationale, ...validScores }
+
 export const conversation: Conversation = {
   sourceId: "66f7c8e123456789abcdef01",
   messages: [

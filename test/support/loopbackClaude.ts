@@ -1,7 +1,7 @@
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect } from "effect"
-import { validScores } from "./claudeFixtures.ts"
+import { validInput } from "./claudeFixtures.ts"
 
 /**
  * A loopback HTTP server that speaks both Claude protocols: the Anthropic Messages API
@@ -237,7 +237,7 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
     /** The default answer of a model route. */
     const modelReply = (request: RecordedRequest): Reply => {
       const status = statusFor.get(request.sourceId) ?? loopback.defaultStatus
-      return status === 200 ? toolAnswer(validScores, { model, usage: { ...USAGE } }) : errorFor(status)
+      return status === 200 ? toolAnswer(validInput, { model, usage: { ...USAGE } }) : errorFor(status)
     }
     const defaults = new Map<Route, DefaultReply>([
       ["messages", modelReply],

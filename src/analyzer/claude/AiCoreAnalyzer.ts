@@ -4,8 +4,9 @@ import type { Conversation } from "../../domain/Source.ts"
 import { type HttpAnswer, httpRequest, loadServiceKey, makeTokenSource, type ServiceKey, type TokenSource } from "./AiCoreAuth.ts"
 import { Analyzer } from "../../services/Analyzer.ts"
 import { type ClassifyContext, classifyStatus } from "./Errors.ts"
-import { buildRubricPrompt, CACHE_FLOOR_TOKENS, estimateTokens } from "./Prompt.ts"
-import { buildMessagesBody, toBedrockBody } from "./Request.ts"
+import { estimateRunUsage } from "./Estimate.ts"
+import { buildRubricPrompt, cacheFloorFor, prefixTokens } from "./Prompt.ts"
+import { buildMessagesBody, kpiTool, type RequestOptions, toBedrockBody } from "./Request.ts"
 import { decodeAnalysis } from "./Response.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { Settings } from "../../services/Settings.ts"
@@ -111,12 +112,14 @@ export class AiCoreAnalyzer {
       const deploymentUrl = (configuredUrl ??
         (yield* discoverDeployment(key, tokens, resourceGroup, model, timeoutMs, ctx))).replace(/\/+$/, "")
       const invokeUrl = `${deploymentUrl}/invoke`
-      const system = buildRubricPrompt(settings.agent.rubric)
+      const request: RequestOptions = { rationales: settings.llmOptions.rationales, showUpstreamLabels: settings.llmOptions.showUpstreamLabels }
+      const system = buildRubricPrompt(settings.agent.rubric, request)
+      const prefix = prefixTokens([kpiTool(request)], system)
       yield* Effect.logInfo(
-        `analyzer: SAP AI Core, model ${model}, ${deploymentUrl}, resource group ${resourceGroup}, rubric prompt ~${estimateTokens(system)} tokens`
+        `analyzer: SAP AI Core, model ${model}, ${deploymentUrl}, resource group ${resourceGroup}, cached prefix (tool + rubric) ~${prefix} tokens, rationales ${request.rationales ? "on" : "off"}`
       )
-      if (estimateTokens(system) < CACHE_FLOOR_TOKENS) {
-        yield* Effect.logWarning(`analyzer: the rubric prompt is below ~${CACHE_FLOOR_TOKENS} tokens; it may not be cached`)
+      if (prefix < cacheFloorFor(model)) {
+        yield* Effect.logWarning(`analyzer: the cached prefix (~${prefix} tokens) is below ${model}'s cache floor of ${cacheFloorFor(model)}; it may not be cached`)
       }
 
       const invoke = (token: Redacted.Redacted<string>, body: string): Effect.Effect<HttpAnswer, AnalyzerError> =>
@@ -132,7 +135,7 @@ export class AiCoreAnalyzer {
         }, timeoutMs, ctx)))
 
       const analyze = Effect.fn("AiCoreAnalyzer.analyze")(function*(conversation: Conversation) {
-        const body = JSON.stringify(toBedrockBody(buildMessagesBody({ model, maxTokens, system, conversation })))
+        const body = JSON.stringify(toBedrockBody(buildMessagesBody({ model, maxTokens, system, conversation, request })))
         let token = yield* tokens.get
         let answer = yield* invoke(token, body)
         if (answer.status === 401) {
@@ -147,10 +150,17 @@ export class AiCoreAnalyzer {
             secrets: [...ctx.secrets, Redacted.value(token)]
           })
         }
-        return yield* decodeAnalysis(answer.body, model)
+        return yield* decodeAnalysis(answer.body, model, request.rationales ? conversation : undefined)
       })
 
-      return Analyzer.of({ provider: "aicore", analyze })
+      return Analyzer.of({
+        provider: "aicore",
+        analyze,
+        estimateUsage: (conversations, concurrency) => ({
+          model,
+          usage: estimateRunUsage({ model, system, request, conversations, concurrency })
+        })
+      })
     })
   )
 }

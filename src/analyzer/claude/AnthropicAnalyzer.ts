@@ -4,8 +4,9 @@ import { AnalyzerError, ConfigError } from "../../domain/Errors.ts"
 import type { Conversation } from "../../domain/Source.ts"
 import { Analyzer } from "../../services/Analyzer.ts"
 import { classifySdkError } from "./Errors.ts"
-import { buildRubricPrompt, CACHE_FLOOR_TOKENS, estimateTokens } from "./Prompt.ts"
-import { buildMessagesBody, DEFAULT_ANTHROPIC_MODEL } from "./Request.ts"
+import { estimateRunUsage } from "./Estimate.ts"
+import { buildRubricPrompt, cacheFloorFor, prefixTokens } from "./Prompt.ts"
+import { buildMessagesBody, DEFAULT_ANTHROPIC_MODEL, kpiTool, type RequestOptions } from "./Request.ts"
 import { decodeAnalysis } from "./Response.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import { Settings } from "../../services/Settings.ts"
@@ -65,7 +66,9 @@ export class AnthropicAnalyzer {
       const apiKey = yield* readApiKey
       const baseURL = yield* readBaseUrl
       const model = settings.model ?? DEFAULT_ANTHROPIC_MODEL
-      const system = buildRubricPrompt(settings.agent.rubric)
+      const request: RequestOptions = { rationales: settings.llmOptions.rationales, showUpstreamLabels: settings.llmOptions.showUpstreamLabels }
+      const system = buildRubricPrompt(settings.agent.rubric, request)
+      const prefix = prefixTokens([kpiTool(request)], system)
       const client = new Anthropic({
         apiKey: Redacted.value(apiKey),
         // SDK 1.x sends the key as a bearer token; gateways behind ANTHROPIC_BASE_URL may read
@@ -77,23 +80,30 @@ export class AnthropicAnalyzer {
       })
       const ctx = { provider: "Anthropic API", secrets: [Redacted.value(apiKey)] }
       yield* Effect.logInfo(
-        `analyzer: Claude direct, model ${model}, ${baseURL}, rubric prompt ~${estimateTokens(system)} tokens`
+        `analyzer: Claude direct, model ${model}, ${baseURL}, cached prefix (tool + rubric) ~${prefix} tokens, rationales ${request.rationales ? "on" : "off"}`
       )
-      if (estimateTokens(system) < CACHE_FLOOR_TOKENS) {
-        yield* Effect.logWarning(`analyzer: the rubric prompt is below ~${CACHE_FLOOR_TOKENS} tokens; it may not be cached`)
+      if (prefix < cacheFloorFor(model)) {
+        yield* Effect.logWarning(`analyzer: the cached prefix (~${prefix} tokens) is below ${model}'s cache floor of ${cacheFloorFor(model)}; it may not be cached`)
       }
 
       const analyze = Effect.fn("AnthropicAnalyzer.analyze")(function*(conversation: Conversation) {
-        const body = buildMessagesBody({ model, maxTokens: settings.llmOptions.maxTokens, system, conversation })
+        const body = buildMessagesBody({ model, maxTokens: settings.llmOptions.maxTokens, system, conversation, request })
         yield* limiter.take
         const raw = yield* Effect.tryPromise({
           try: (signal) => client.messages.create(body, { signal }),
           catch: (e) => classifySdkError(e, ctx)
         })
-        return yield* decodeAnalysis(raw, model)
+        return yield* decodeAnalysis(raw, model, request.rationales ? conversation : undefined)
       })
 
-      return Analyzer.of({ provider: "anthropic", analyze })
+      return Analyzer.of({
+        provider: "anthropic",
+        analyze,
+        estimateUsage: (conversations, concurrency) => ({
+          model,
+          usage: estimateRunUsage({ model, system, request, conversations, concurrency })
+        })
+      })
     })
   )
 }
