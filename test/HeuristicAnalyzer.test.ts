@@ -338,3 +338,77 @@ describe("HeuristicAnalyzer.layer", () => {
       assert.deepStrictEqual(analysis.scores, scoreConversation(c))
     }).pipe(Effect.provide(HeuristicAnalyzer.layer)))
 })
+
+describe("heuristic rationale", () => {
+  const analyze = (c: Conversation) =>
+    Effect.runSync(Effect.provide(Effect.gen(function*() {
+      return yield* (yield* Analyzer).analyze(c)
+    }), HeuristicAnalyzer.layer))
+
+  it("explains from the cues that fired, with their message number and matched text, and the waits it measured", () => {
+    const c = conversation([
+      ["C", "My order 55123 never arrived and I'm really upset!!"],
+      ["A", "Sorry to hear that, Dana. I understand how frustrating this is. I've refunded order 55123.", 130],
+      ["C", "Thanks, that worked!"]
+    ])
+    const a = analyze(c)
+    assert.deepStrictEqual(a.scores, scoreConversation(c), "the same scores as without a rationale")
+    assert.strictEqual(a.evidenceDropped, 0)
+    const r = a.rationale!
+    assert.match(r.accuracy_compliance.reason, /^Resolved: the customer confirms a fix \(\+2\)/)
+    assert.include(r.accuracy_compliance.reason, "resolved from 2")
+    assert.deepInclude(r.accuracy_compliance.evidence, { message: 3, quote: "that worked" })
+    assert.match(r.empathy_communication.reason, /^The customer shows emotion; the agent apologises \(1\), acknowledges the customer/)
+    assert.deepInclude(r.empathy_communication.evidence, { message: 2, quote: "Sorry" })
+    assert.deepInclude(r.empathy_communication.evidence, { message: 2, quote: "I understand" })
+    assert.include(r.efficiency_resolution.reason, "first reply after 2 h 10 min")
+    assert.deepInclude(r.efficiency_resolution.evidence, { message: 2, quote: "I've refunded" })
+  })
+
+  it("names what counts against the agent, and the hand-off that keeps a conversation unresolved", () => {
+    const c = conversation([
+      ["C", "Where is my refund?"],
+      ["A", "Not our problem. Please DM us.", 3000],
+      ["C", "Still waiting, this is useless"]
+    ])
+    const r = analyze(c).rationale!
+    assert.match(r.accuracy_compliance.reason, /^Not resolved: /)
+    assert.include(r.accuracy_compliance.reason, "the customer says it is not resolved (-3)")
+    assert.deepInclude(r.accuracy_compliance.evidence, { message: 3, quote: "Still waiting" })
+    assert.include(r.empathy_communication.reason, "rude phrases (1)")
+    assert.deepStrictEqual(r.empathy_communication.evidence[0], { message: 2, quote: "Not our problem" })
+    assert.include(r.efficiency_resolution.reason, "first reply after 2 days")
+    assert.include(r.efficiency_resolution.reason, "hands off")
+  })
+
+  it("says so when no agent ever wrote", () => {
+    const r = analyze(conversation([["C", "hello?"], ["C", "anyone?", 60]])).rationale!
+    assert.include(r.empathy_communication.reason, "There is no agent message")
+    assert.include(r.efficiency_resolution.reason, "none answered")
+    assert.include(r.efficiency_resolution.reason, "chases once")
+  })
+
+  it("on every sample: each quote is verbatim in the message it cites, at most three a category, and the scores are the pinned ones", async () => {
+    const { loadSourceFile } = await import("../src/store/memory/Samples.ts")
+    const { decodeConversation } = await import("../src/domain/Source.ts")
+    const { findQuote } = await import("../src/domain/Rationale.ts")
+    let quotes = 0
+    for (const record of loadSourceFile(path.resolve(import.meta.dirname, "../samples/sentiment_analysis.json"))) {
+      const decoded = Effect.runSync(Effect.result(decodeConversation(record)))
+      if (decoded._tag === "Failure") continue
+      const c = decoded.success
+      const a = analyze(c)
+      assert.deepStrictEqual(a.scores, scoreConversation(c))
+      assert.strictEqual(a.evidenceDropped, 0, record.id)
+      for (const category of Object.values(a.rationale!)) {
+        assert.isAtMost(category.evidence.length, 3)
+        assert.isAtMost(category.reason.length, 400)
+        for (const e of category.evidence) {
+          quotes++
+          assert.strictEqual(findQuote(c.messages[e.message - 1]!.text, e.quote), e.quote, `${record.id} message ${e.message}`)
+        }
+      }
+    }
+    assert.isAbove(quotes, 400)
+  })
+})

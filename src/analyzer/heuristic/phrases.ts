@@ -129,12 +129,21 @@ const guarded = (guard: Guard | undefined, tokens: ReadonlyArray<string>, start:
   return false
 }
 
+/** One counted hit: its kind and the tokens it spans (`start` inclusive, `end` exclusive). */
+export interface Hit<K extends string> {
+  readonly kind: K
+  readonly start: number
+  readonly end: number
+}
+
 export interface Matcher<K extends string> {
   readonly kinds: ReadonlyArray<K>
   /** Position of each kind in the array `scan` returns. */
   readonly index: Readonly<Record<K, number>>
   /** Hits per kind (by `index`) in one message's tokens; overlapping hits of one kind count once. */
   readonly scan: (tokens: ReadonlyArray<string>) => Int32Array
+  /** The hits `scan` counts, with where each lies in `tokens` (for explaining a score). */
+  readonly hits: (tokens: ReadonlyArray<string>) => Array<Hit<K>>
 }
 
 export const compile = <K extends string>(specs: Readonly<Record<K, CueSpec>>): Matcher<K> => {
@@ -182,27 +191,37 @@ export const compile = <K extends string>(specs: Readonly<Record<K, CueSpec>>): 
     return result
   }
 
+  /** Calls `onHit` for every hit that counts, in token order; `scan` and `hits` share it. */
+  const each = (tokens: ReadonlyArray<string>, onHit: (kind: number, start: number, end: number) => void): void => {
+    // Index up to which a kind's last hit reaches; hits starting inside it do not count again.
+    const reach = new Int32Array(kinds.length)
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i]!
+      if (isPunctuation(t)) continue
+      for (const seq of candidates(t)) {
+        const kind = seq.kind
+        if (i < reach[kind]!) continue
+        const end = matchFrom(seq.elements, 1, tokens, i + 1)
+        if (end === -1 || guarded(guards[kind], tokens, i, end)) continue
+        if (notBefore[kind] !== undefined && tokens[end] === notBefore[kind]) continue
+        onHit(kind, i, end)
+        reach[kind] = end
+      }
+    }
+  }
+
   return {
     kinds,
     index,
     scan: (tokens) => {
       const counts = new Int32Array(kinds.length)
-      // Index up to which a kind's last hit reaches; hits starting inside it do not count again.
-      const reach = new Int32Array(kinds.length)
-      for (let i = 0; i < tokens.length; i++) {
-        const t = tokens[i]!
-        if (isPunctuation(t)) continue
-        for (const seq of candidates(t)) {
-          const kind = seq.kind
-          if (i < reach[kind]!) continue
-          const end = matchFrom(seq.elements, 1, tokens, i + 1)
-          if (end === -1 || guarded(guards[kind], tokens, i, end)) continue
-          if (notBefore[kind] !== undefined && tokens[end] === notBefore[kind]) continue
-          counts[kind]!++
-          reach[kind] = end
-        }
-      }
+      each(tokens, (kind) => counts[kind]!++)
       return counts
+    },
+    hits: (tokens) => {
+      const found: Array<Hit<K>> = []
+      each(tokens, (kind, start, end) => found.push({ kind: kinds[kind]!, start, end }))
+      return found
     }
   }
 }

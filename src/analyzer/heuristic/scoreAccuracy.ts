@@ -5,26 +5,37 @@ const { accuracy_compliance: AC } = KPI_CATEGORIES
 
 export type AccuracyScores = Pick<KpiScores, keyof typeof AC>
 
+/** One term of the resolution verdict: its points and what it means, for the rationale. */
+export interface ResolutionTerm {
+  readonly points: number
+  readonly why: string
+}
+
 /**
- * The resolution verdict: points for resolution cues near the end, minus points for denials,
- * an unanswered ending, a handoff or pending work. Most efficiency and some communication
- * scores depend on it too, which is why it is exported.
+ * The terms of the resolution verdict: points for resolution cues near the end, minus points
+ * for denials, an unanswered ending, a handoff or pending work.
  */
-export const isResolved = (f: Features): boolean => {
+export const resolutionTerms = (f: Features): Array<ResolutionTerm> => {
   const e = f.ending
   const last = f.lastReplyCues
-  let points = 0
-  if (e.customerResolves) points += 2
-  if (e.agentResolves) points += 2
-  if (e.positiveClose) points += 2
-  if (e.nothingToFix) points += 2
-  if (e.customerDenies) points -= 3
-  if (e.unanswered) points -= 2
-  if (!e.customerResolves && fired(last, "handoff")) points -= 1
-  if (!e.customerResolves && fired(last, "followUp")) points -= 1
-  if (fired(last, "agentCannot")) points -= 1
-  return f.agentMessages > 0 && points >= 2
+  const terms: Array<ResolutionTerm> = []
+  if (e.customerResolves) terms.push({ points: 2, why: "the customer confirms a fix" })
+  if (e.agentResolves) terms.push({ points: 2, why: "the agent says it is done" })
+  if (e.positiveClose) terms.push({ points: 2, why: "the customer's last word is thanks" })
+  if (e.nothingToFix) terms.push({ points: 2, why: "the customer only praises, with nothing to fix" })
+  if (e.customerDenies) terms.push({ points: -3, why: "the customer says it is not resolved" })
+  if (e.unanswered) terms.push({ points: -2, why: "the conversation ends with an unanswered customer message" })
+  if (!e.customerResolves && fired(last, "handoff")) terms.push({ points: -1, why: "the last agent message hands off" })
+  if (!e.customerResolves && fired(last, "followUp")) terms.push({ points: -1, why: "the last agent message leaves work pending" })
+  if (fired(last, "agentCannot")) terms.push({ points: -1, why: "the agent says they cannot help" })
+  return terms
 }
+
+/**
+ * The resolution verdict: an agent message and at least 2 points of `resolutionTerms`. Most
+ * efficiency and some communication scores depend on it too, which is why it is exported.
+ */
+export const isResolved = (f: Features): boolean => f.agentMessages > 0 && resolutionTerms(f).reduce((sum, t) => sum + t.points, 0) >= 2
 
 /** The accuracy & compliance KPIs: resolution_completeness and accuracy_automated_responses. */
 export const scoreAccuracy = (f: Features): AccuracyScores => {
