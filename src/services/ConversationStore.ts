@@ -15,6 +15,15 @@ export interface StoreCounts {
   readonly backlog: number
 }
 
+/** One `analysis_metadata.model_used` value among the stored results. */
+export interface ModelUsed {
+  readonly model: string
+  /** Results that carry it. */
+  readonly results: number
+  /** The latest `analysis_metadata.processed_timestamp` among them. */
+  readonly latest: string
+}
+
 export interface DeadLetterCount {
   readonly tag: string
   readonly count: number
@@ -46,6 +55,12 @@ export class ConversationStore extends Context.Service<ConversationStore, {
   readonly counts: (after: string | null) => Effect.Effect<StoreCounts, StoreError>
   /** The latest results by `analysis_metadata.processed_timestamp`, newest first. */
   readonly recentResults: (limit: number) => Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError>
+  /** Every `model_used` of the stored results, the most recently used first. */
+  readonly modelsUsed: Effect.Effect<ReadonlyArray<ModelUsed>, StoreError>
+  /** The `source_object_id`s of the results of one `model_used`, in ascending order. */
+  readonly resultIds: (modelUsed: string) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  /** The results of these source ids, in ascending id order (ids without a result are left out). */
+  readonly resultsByIds: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError>
   /** Fails when the store cannot be reached. */
   readonly ping: Effect.Effect<void, StoreError>
 }>()("cpa/ConversationStore") {}

@@ -338,6 +338,40 @@ export const storeContract = (subject: StoreUnderTest): void => {
       assert.deepStrictEqual(newest, yield* resultFor(3, "2024-05-01T10:00:03Z"))
     }))
 
+    test("modelsUsed, resultIds, resultsByIds: the models of the results, most recent first, and their results by id", Effect.gen(function*() {
+      const store = yield* ConversationStore
+      assert.deepStrictEqual(yield* store.modelsUsed, [])
+      yield* store.upsertResult(yield* resultFor(4, "2024-05-01T10:00:00Z", "model-a"))
+      yield* store.upsertResult(yield* resultFor(2, "2024-05-03T10:00:00Z", "model-a"))
+      yield* store.upsertResult(yield* resultFor(3, "2024-05-02T10:00:00Z", "model-b"))
+      yield* store.upsertResult(yield* resultFor(1, "2024-04-01T10:00:00Z", "model-c"))
+      assert.deepStrictEqual(yield* store.modelsUsed, [
+        { model: "model-a", results: 2, latest: "2024-05-03T10:00:00Z" },
+        { model: "model-b", results: 1, latest: "2024-05-02T10:00:00Z" },
+        { model: "model-c", results: 1, latest: "2024-04-01T10:00:00Z" }
+      ])
+      assert.deepStrictEqual(yield* store.resultIds("model-a"), [oid(2), oid(4)])
+      assert.deepStrictEqual(yield* store.resultIds("model-x"), [])
+      const found = yield* store.resultsByIds([oid(4), oid(9), oid(3), oid(4)])
+      assert.deepStrictEqual(found.map((r) => [r.source_object_id, r.analysis_metadata.model_used]), [[oid(3), "model-b"], [oid(4), "model-a"]])
+      assert.deepStrictEqual(found[1], yield* resultFor(4, "2024-05-01T10:00:00Z", "model-a"), "a result reads back as written")
+      assert.deepStrictEqual(yield* store.resultsByIds([]), [])
+    }))
+
+    test("a result's rationale and evidence_dropped read back as written", Effect.gen(function*() {
+      const store = yield* ConversationStore
+      const base = yield* resultFor(5, "2024-05-01T10:00:00Z")
+      const rationale = {
+        accuracy_compliance: { reason: "Fixed in the first reply.", evidence: [{ message: 2, quote: "I have reissued it today." }] },
+        empathy_communication: { reason: "An apology, and the handle.", evidence: [{ message: 2, quote: "Sorry about that!" }] },
+        efficiency_resolution: { reason: "One reply after 5 min.", evidence: [] }
+      }
+      const withRationale = { ...base, analysis_rationale: rationale, analysis_metadata: { ...base.analysis_metadata, evidence_dropped: 2 } }
+      yield* store.upsertResult(withRationale)
+      assert.deepStrictEqual(yield* store.resultsByIds([oid(5)]), [withRationale])
+      assert.deepStrictEqual(yield* store.recentResults(1), [withRationale])
+    }))
+
     test("job state: save/load round-trip, overwrite, one document per job, reset", Effect.gen(function*() {
       const states = yield* JobStateStore
       assert.isUndefined(yield* states.load("job-a"))

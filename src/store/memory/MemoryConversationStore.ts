@@ -3,7 +3,7 @@ import { type DeadLetter, type DeadLetterFilter, type DeadLetterInput, foldDeadL
 import type { AgenticAnalysis } from "../../domain/Result.ts"
 import { StoreError } from "../../domain/Errors.ts"
 import { OBJECT_ID_PATTERN, type SourceRecord } from "../../domain/Source.ts"
-import { ConversationStore, type DeadLetterCount } from "../../services/ConversationStore.ts"
+import { ConversationStore, type DeadLetterCount, type ModelUsed } from "../../services/ConversationStore.ts"
 
 /** The state behind the in-memory store, exposed so tests can look inside and add documents. */
 export interface MemoryStoreState {
@@ -114,6 +114,28 @@ export const makeMemoryConversationStore = (state: MemoryStoreState): Conversati
             compareIds(b.source_object_id, a.source_object_id)
           )
           .slice(0, limit)
+      ),
+    modelsUsed: Effect.sync(() => {
+      const byModel = new Map<string, { results: number; latest: string }>()
+      for (const r of state.results.values()) {
+        const m = r.analysis_metadata
+        const seen = byModel.get(m.model_used)
+        if (seen === undefined) byModel.set(m.model_used, { results: 1, latest: m.processed_timestamp })
+        else byModel.set(m.model_used, { results: seen.results + 1, latest: seen.latest > m.processed_timestamp ? seen.latest : m.processed_timestamp })
+      }
+      return [...byModel].map(([model, s]): ModelUsed => ({ model, ...s }))
+        .sort((a, b) => compareIds(b.latest, a.latest) || compareIds(a.model, b.model))
+    }),
+    resultIds: (modelUsed) =>
+      Effect.sync(() =>
+        [...state.results.values()].filter((r) => r.analysis_metadata.model_used === modelUsed).map((r) => r.source_object_id).sort(compareIds)
+      ),
+    resultsByIds: (ids) =>
+      Effect.sync(() =>
+        [...new Set(ids)].flatMap((id) => {
+          const r = state.results.get(id)
+          return r === undefined ? [] : [r]
+        }).sort((a, b) => compareIds(a.source_object_id, b.source_object_id))
       ),
     ping: Effect.void
   })

@@ -9,7 +9,7 @@ import {
   SOURCE_COLLECTION
 } from "../../domain/Result.ts"
 import { OBJECT_ID_PATTERN, type SourceRecord } from "../../domain/Source.ts"
-import { ConversationStore, type DeadLetterCount } from "../../services/ConversationStore.ts"
+import { ConversationStore, type DeadLetterCount, type ModelUsed } from "../../services/ConversationStore.ts"
 import { Mongo } from "./MongoClient.ts"
 
 class UpsertResult extends Request.Class<{ readonly result: AgenticAnalysis }, void, StoreError> {}
@@ -298,6 +298,53 @@ export class MongoConversationStore {
           )
       }
 
+      // distinct, then per model a count and its latest result: FerretDB lacks `$max` in `$group`,
+      // and there are only ever a handful of models.
+      const modelsUsed: Effect.Effect<ReadonlyArray<ModelUsed>, StoreError> = mongo.use("ConversationStore.modelsUsed", async () => {
+        const models = (await results.distinct("analysis_metadata.model_used")).filter((m): m is string => typeof m === "string")
+        return Promise.all(models.map(async (model): Promise<ModelUsed> => {
+          const filter = { "analysis_metadata.model_used": model }
+          const [count, latest] = await Promise.all([
+            results.countDocuments(filter),
+            results.find(filter, { projection: { _id: 0, "analysis_metadata.processed_timestamp": 1 } })
+              .sort({ "analysis_metadata.processed_timestamp": -1 })
+              .limit(1)
+              .next()
+          ])
+          const at: unknown = (latest?.analysis_metadata as { processed_timestamp?: unknown } | undefined)?.processed_timestamp
+          return { model, results: count, latest: typeof at === "string" ? at : "" }
+        }))
+      }).pipe(
+        Effect.map((models) =>
+          [...models].sort((a, b) => (a.latest < b.latest ? 1 : a.latest > b.latest ? -1 : a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
+        ),
+        Effect.withSpan("ConversationStore.modelsUsed")
+      )
+
+      const resultIds = (modelUsed: string): Effect.Effect<ReadonlyArray<string>, StoreError> =>
+        mongo.use("ConversationStore.resultIds", () =>
+          results.find({ "analysis_metadata.model_used": modelUsed }, { projection: { _id: 0, source_object_id: 1 } })
+            .sort({ source_object_id: 1 })
+            .toArray()).pipe(
+            Effect.map((docs) => docs.map((d) => String(d.source_object_id))),
+            Effect.withSpan("ConversationStore.resultIds")
+          )
+
+      // A few thousand ids at most per query, so the filter stays far below the 16 MB command limit.
+      const ID_CHUNK = 5_000
+      const resultsByIds = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError> => {
+        const unique = [...new Set(ids)]
+        const chunks = Array.from({ length: Math.ceil(unique.length / ID_CHUNK) }, (_, i) => unique.slice(i * ID_CHUNK, (i + 1) * ID_CHUNK))
+        return Effect.forEach(chunks, (chunk) =>
+          mongo.use("ConversationStore.resultsByIds", () =>
+            results.find({ source_object_id: { $in: chunk } }, { projection: { _id: 0 } }).toArray()).pipe(
+              Effect.flatMap((docs) => Effect.forEach(docs, decodeResult))
+            )).pipe(
+            Effect.map((parts) => parts.flat().sort((a, b) => (a.source_object_id < b.source_object_id ? -1 : a.source_object_id > b.source_object_id ? 1 : 0))),
+            Effect.withSpan("ConversationStore.resultsByIds")
+          )
+      }
+
       const ping = mongo.use("ConversationStore.ping", (db) => db.command({ ping: 1 })).pipe(
         Effect.asVoid,
         Effect.withSpan("ConversationStore.ping")
@@ -313,6 +360,9 @@ export class MongoConversationStore {
         countDeadLetters,
         counts,
         recentResults,
+        modelsUsed,
+        resultIds,
+        resultsByIds,
         ping
       })
     })
