@@ -6,7 +6,10 @@ import { Cause, ConfigProvider, Console, Context, Effect, Exit as EffectExit, La
 import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import { ConfigError } from "./domain/Errors.ts"
 import { runBatch } from "./programs/Batch.ts"
+import { calibrate } from "./programs/Calibrate.ts"
 import { listDeadLetters, retryDeadLetters, showDeadLetter } from "./programs/DeadLetters.ts"
+import { scoreDemoStore } from "./programs/DemoStore.ts"
+import { RETEST_CONFIRM_ABOVE_USD, retest } from "./programs/Retest.ts"
 import { withLease } from "./programs/Lease.ts"
 import { runPeriodic } from "./programs/Periodic.ts"
 import { formatBatchResults } from "./programs/Reports.ts"
@@ -20,6 +23,7 @@ import { MemoryJobStateStore } from "./store/memory/MemoryJobStateStore.ts"
 import { loadSourceFile } from "./store/memory/Samples.ts"
 import { type JobSettings, Settings } from "./services/Settings.ts"
 import { type Env, type FlagValues, resolveSettings } from "./config/resolveSettings.ts"
+import { loadGrades } from "./config/GradesFile.ts"
 import { loadAgentConfig } from "./config/Rubric.ts"
 import { flagHelp, type FlagScope, flagSettings, type SettingId, SETTINGS } from "./config/SettingsTable.ts"
 import { makeShutdown, Shutdown, type ShutdownSignal } from "./services/Shutdown.ts"
@@ -145,7 +149,8 @@ let current: JobSettings | undefined
  */
 const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | Analyzer>(
   flags: FlagValues,
-  options: { readonly analyzer: boolean; readonly health?: boolean },
+  /** `analyzer` may depend on the settings (the in-memory demo store needs one to score its samples). */
+  options: { readonly analyzer: boolean | ((settings: JobSettings) => boolean); readonly health?: boolean },
   program: Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function*() {
@@ -161,7 +166,7 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
     const settingsLayer = Settings.layerValue(settings, agent)
     const services = Layer.mergeAll(
       storeLayer(settings),
-      options.analyzer ? analyzerLayer : Layer.succeed(Analyzer, Analyzer.of({ provider: "none", analyze: () => Effect.die("no analyzer in this command") }))
+      (typeof options.analyzer === "function" ? options.analyzer(settings) : options.analyzer) ? analyzerLayer : Layer.succeed(Analyzer, Analyzer.of({ provider: "none", analyze: () => Effect.die("no analyzer in this command") }))
     ).pipe(Layer.provideMerge(settingsLayer))
     return yield* (program as Effect.Effect<A, E, Settings | ConversationStore | JobStateStore | Analyzer>).pipe(
       Effect.provide(
@@ -258,7 +263,57 @@ const deadLetters = Command.make("dead-letters").pipe(
   Command.withSubcommands([list, show, retry])
 )
 
-export const app = cpa.pipe(Command.withSubcommands([deadLetters]))
+const format = Flag.Literals("format", ["text", "json"]).pipe(Flag.withDescription("Output format"), Flag.withDefault("text"))
+const modelUsed = text("model-used", "Compare the results of this model_used (default: the most recently used)", "NAME")
+
+const calibrateCommand = Command.make("calibrate", {
+  grades: Flag.String("grades").pipe(
+    Flag.withDescription("Human grades: CSV or JSON lines with source_object_id, an optional grader, and any KPI names as columns"),
+    Flag.withMetavar("FILE")
+  ),
+  modelUsed,
+  format
+}, (input) =>
+  Effect.gen(function*() {
+    const shared = yield* cpa
+    const rows = loadGrades(input.grades)
+    if (Result.isFailure(rows)) return yield* failWith(2, rows.failure.message)
+    yield* withJob(
+      toFlagValues(shared),
+      { analyzer: isMemory },
+      scoreDemoStore("calibrate").pipe(
+        Effect.andThen(calibrate({ file: input.grades, rows: rows.success, modelUsed: opt(input.modelUsed), format: input.format }))
+      )
+    )
+  })).pipe(Command.withDescription(
+    "Agreement with people: compare human grades with the stored results of one model_used (Spearman rho, MAE, kappa / weighted kappa with bootstrap intervals, inter-grader agreement, a verdict per KPI). Writes nothing."
+  ))
+
+const retestCommand = Command.make("retest", {
+  sample: Flag.Int("sample").pipe(Flag.withDescription("Conversations to score again"), Flag.withMetavar("N"), Flag.filter((n) => n >= 1, (n) => `--sample must be >= 1, got ${n}`)),
+  seed: Flag.Int("seed").pipe(Flag.withDescription("Seed of the sample (the same seed picks the same conversations)"), Flag.withMetavar("S"), Flag.withDefault(1)),
+  modelUsed,
+  format,
+  yes: toggle("yes", `Go ahead when the estimated cost of a paid model is above $${RETEST_CONFIRM_ABOVE_USD.toFixed(2)}`)
+}, (input) =>
+  Effect.gen(function*() {
+    const shared = yield* cpa
+    yield* withJob(
+      toFlagValues(shared),
+      { analyzer: true },
+      scoreDemoStore("retest").pipe(Effect.andThen(retest({
+        sample: input.sample,
+        seed: input.seed,
+        modelUsed: opt(input.modelUsed),
+        format: input.format,
+        yes: input.yes
+      })))
+    )
+  })).pipe(Command.withDescription(
+    "Agreement with itself: score N already-scored conversations again with the configured analyzer and report per KPI the mean absolute difference and the binary KPIs that flipped. Writes nothing."
+  ))
+
+export const app = cpa.pipe(Command.withSubcommands([deadLetters, calibrateCommand, retestCommand]))
 
 /** The built-in `--log-level` takes lower-case names; the original job's runbooks use DEBUG/WARNING. */
 export const normalizeArgv = (argv: ReadonlyArray<string>): Array<string> =>
