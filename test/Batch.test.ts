@@ -4,6 +4,7 @@ import { TestClock } from "effect/testing"
 import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
 import { runBatch } from "../src/programs/Batch.ts"
 import { resetState } from "../src/programs/Stats.ts"
+import { Analyzer } from "../src/services/Analyzer.ts"
 import { ConversationStore } from "../src/services/ConversationStore.ts"
 import { makeMemoryConversationStore } from "../src/store/memory/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
@@ -14,6 +15,31 @@ import { fixedScores, memoryWorld, oid, prng, records, scriptedAnalyzer, testSet
 const JOB = "conversation_performance_analysis"
 
 describe("runBatch", () => {
+  it.effect("stores the analyzer's rationale and the count of dropped quotes with the result (analysis_version 4.3.0)", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(2))
+      const rationale = {
+        accuracy_compliance: { reason: "Reissued in the first reply.", evidence: [{ message: 2, quote: "I have reissued it today." }] },
+        empathy_communication: { reason: "An apology and the handle.", evidence: [] },
+        efficiency_resolution: { reason: "One reply after 5 min.", evidence: [] }
+      }
+      const analyzer = Layer.succeed(Analyzer, Analyzer.of({
+        provider: "scripted",
+        analyze: (c) =>
+          Effect.succeed(c.sourceId === oid(0)
+            ? { scores: fixedScores, model: "m", usage: undefined, rationale, evidenceDropped: 2 }
+            : { scores: fixedScores, model: "m", usage: undefined })
+      }))
+      yield* runBatch().pipe(Effect.provide(Layer.mergeAll(world.layer, analyzer, testSettings({ batchSize: 10 }))))
+      const withRationale = world.store.results.get(oid(0))!
+      assert.deepStrictEqual(withRationale.analysis_rationale, rationale)
+      assert.strictEqual(withRationale.analysis_metadata.evidence_dropped, 2)
+      assert.strictEqual(withRationale.analysis_metadata.analysis_version, "4.3.0")
+      const without = world.store.results.get(oid(1))!
+      assert.notProperty(without, "analysis_rationale")
+      assert.notProperty(without.analysis_metadata, "evidence_dropped", "no rationale (llm.rationales: false): nothing to count")
+    }))
+
   it.effect("persists every record and moves the checkpoint to the last one, whatever the completion order", () =>
     Effect.gen(function*() {
       for (let seed = 1; seed <= 40; seed++) {

@@ -135,6 +135,20 @@ describe("resolveSettings", () => {
     assert.notInclude(err.message, "u:p")
   })
 
+  it("llm.rationales and llm.show_upstream_labels are true by default, and read booleans from YAML and words from the environment", () => {
+    const d = resolve({ config: yamlFile("b0.yaml", "") }, {})
+    assert.strictEqual(d.llmOptions.rationales, true)
+    assert.strictEqual(d.llmOptions.showUpstreamLabels, true)
+    const y = resolve({ config: yamlFile("b1.yaml", "llm:\n  rationales: false\n  show_upstream_labels: false\n") }, {})
+    assert.strictEqual(y.llmOptions.rationales, false)
+    assert.strictEqual(y.llmOptions.showUpstreamLabels, false)
+    const e = resolve({ config: yamlFile("b2.yaml", "llm:\n  rationales: false\n") }, { CPA_RATIONALES: "yes", CPA_SHOW_UPSTREAM_LABELS: "off" })
+    assert.strictEqual(e.llmOptions.rationales, true)
+    assert.strictEqual(e.llmOptions.showUpstreamLabels, false)
+    const bad = configError(() => resolveSettings({ config: yamlFile("b3.yaml", "") }, { CPA_RATIONALES: "maybe" }))
+    assert.strictEqual(bad.message, "CPA_RATIONALES (environment): expected true or false, got \"maybe\"")
+  })
+
   it("a missing default config file is not an error", () => {
     const s = resolve({}, {}, tmp)
     assert.strictEqual(s.batchSize, 50)
