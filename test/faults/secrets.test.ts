@@ -127,7 +127,8 @@ describe.skipIf(uri === "")("secrets", () => {
         assert.lengthOf(errorLines(noServer.stderr), 1, noServer.stderr)
         assert.match(errorLines(noServer.stderr)[0]!, /MongoDB/)
         const refused = yield* cli([...dbArgs(withPassword(uri, undefined), dbName, logDir), "--llm", "anthropic"])
-        assert.strictEqual(refused.code, 1, refused.stderr)
+        // A refused login is a configuration error: exit 2 under the exit-code contract.
+        assert.strictEqual(refused.code, 2, refused.stderr)
         assert.lengthOf(errorLines(refused.stderr), 1, refused.stderr)
         assert.match(errorLines(refused.stderr)[0]!, /MongoDB/)
         if (!plain) {
