@@ -23,7 +23,8 @@ import { MongoJobStateStore } from "./store/mongo/MongoJobStateStore.ts"
 import { loadSourceFile } from "./store/memory/Samples.ts"
 import { type JobSettings, Settings } from "./services/Settings.ts"
 import { type FlagValues, loadAgentConfig, resolveSettings } from "./config/resolveSettings.ts"
-import { makeShutdown, Shutdown } from "./services/Shutdown.ts"
+import { Shutdown } from "./services/Shutdown.ts"
+import { JobHealth } from "./services/JobHealth.ts"
 
 const VERSION = "0.1.0"
 
@@ -122,7 +123,7 @@ let current: JobSettings | undefined
  * Resolves the settings, then runs `program` with logging, the stores and (when asked for)
  * the analyzer. Bad settings exit 2; run-fatal errors exit 1 with one line on stderr.
  */
-const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | Analyzer>(
+const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | Analyzer | JobHealth | Shutdown>(
   flags: FlagValues,
   options: { readonly analyzer: boolean; readonly health?: boolean },
   program: Effect.Effect<A, E, R>
@@ -141,9 +142,10 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
     const settingsLayer = Settings.layerValue(settings, agent)
     const services = Layer.mergeAll(
       storeLayer(settings),
-      options.analyzer ? analyzerLayer : Layer.succeed(Analyzer, Analyzer.of({ provider: "none", analyze: () => Effect.die("no analyzer in this command") }))
+      options.analyzer ? analyzerLayer : Layer.succeed(Analyzer, Analyzer.of({ provider: "none", analyze: () => Effect.die("no analyzer in this command") })),
+      JobHealth.layer
     ).pipe(Layer.provideMerge(settingsLayer))
-    return yield* (program as Effect.Effect<A, E, Settings | ConversationStore | JobStateStore | Analyzer>).pipe(
+    return yield* (program as Effect.Effect<A, E, Settings | ConversationStore | JobStateStore | Analyzer | JobHealth | Shutdown>).pipe(
       Effect.provide(
         options.health === true && settings.healthPort !== undefined
           ? HealthServer.layer({ port: settings.healthPort, host: settings.healthHost }).pipe(Layer.provideMerge(services))
@@ -267,10 +269,10 @@ const exitCodeOf = (exit: EffectExit.Exit<unknown, unknown>, stopRequested: bool
  * exit 0. A second signal exits at once (the checkpoint rule keeps that safe).
  */
 export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)): void => {
-  const shutdown = makeShutdown()
+  const shutdown = Effect.runSync(Shutdown.make)
   const fiber = Effect.runFork(
     Command.runWith(app, { version: VERSION })(normalizeArgv(argv)).pipe(
-      Effect.provideService(Shutdown, shutdown.signal),
+      Effect.provideService(Shutdown, shutdown),
       Effect.provide(NodeServices.layer)
     )
   )
@@ -284,7 +286,7 @@ export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)): void 
     }
     const graceMs = current?.shutdownGraceMs ?? 30_000
     process.stderr.write(`${signal}: finishing records in flight (up to ${graceMs / 1000} s), then stopping; send it again to exit now\n`)
-    shutdown.request()
+    Effect.runSync(shutdown.request)
     graceTimer = setTimeout(() => fiber.interruptUnsafe(), graceMs)
     graceTimer.unref()
   }
@@ -294,7 +296,7 @@ export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)): void 
     clearTimeout(graceTimer)
     process.removeListener("SIGINT", onSignal)
     process.removeListener("SIGTERM", onSignal)
-    process.exitCode = exitCodeOf(exit, shutdown.signal.isRequested())
+    process.exitCode = exitCodeOf(exit, Effect.runSync(shutdown.isRequested))
   })
 }
 

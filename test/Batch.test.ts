@@ -5,10 +5,11 @@ import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
 import { runBatch } from "../src/programs/Batch.ts"
 import { resetState } from "../src/programs/Stats.ts"
 import { ConversationStore } from "../src/services/ConversationStore.ts"
+import { JobHealth } from "../src/services/JobHealth.ts"
 import { makeMemoryConversationStore } from "../src/store/memory/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
-import { makeShutdown, Shutdown } from "../src/services/Shutdown.ts"
-import { fixedScores, memoryWorld, oid, prng, records, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
+import { Shutdown } from "../src/services/Shutdown.ts"
+import { fixedScores, memoryWorld, oid, prng, records, runServices, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
 
 
 const JOB = "conversation_performance_analysis"
@@ -26,7 +27,7 @@ describe("runBatch", () => {
           Effect.sleep(delays[Number.parseInt(c.sourceId.slice(8), 16)]!).pipe(Effect.as(fixedScores))
         )
         const fiber = yield* runBatch().pipe(
-          Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({ batchSize: 100, concurrency }))),
+          Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({ batchSize: 100, concurrency }))),
           Effect.forkChild
         )
         yield* TestClock.adjust(60_000)
@@ -49,7 +50,7 @@ describe("runBatch", () => {
           Effect.sleep(delays[Number.parseInt(c.sourceId.slice(8), 16)]!).pipe(Effect.as(fixedScores))
         )
         const fiber = yield* runBatch().pipe(
-          Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({ batchSize: 100, concurrency: 8 }))),
+          Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({ batchSize: 100, concurrency: 8 }))),
           Effect.forkChild
         )
         yield* TestClock.adjust(Math.floor(rand() * 3000))
@@ -62,7 +63,7 @@ describe("runBatch", () => {
         }
         // A second run finishes the rest: every record exactly once.
         const rerun = yield* runBatch().pipe(
-          Effect.provide(Layer.mergeAll(world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings({ batchSize: 100 })))
+          Effect.provide(Layer.mergeAll(runServices, world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings({ batchSize: 100 })))
         )
         assert.strictEqual(world.store.results.size, n, `seed ${seed}`)
         assert.strictEqual(rerun.last_processed_id, oid(n - 1))
@@ -74,7 +75,7 @@ describe("runBatch", () => {
       const world = memoryWorld(records(1))
       const analyzer = scriptedAnalyzer(() => Effect.fail(new AnalyzerError({ reason: "Overloaded", message: "overloaded", status: 529 })))
       const fiber = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings())),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())),
         Effect.forkChild
       )
       yield* TestClock.adjust(0)
@@ -109,7 +110,7 @@ describe("runBatch", () => {
         call < 3 ? Effect.fail(new AnalyzerError({ reason: "Timeout", message: "timed out" })) : Effect.succeed(fixedScores)
       )
       const fiber = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({}, { retry: { baseDelayMs: 100, maxRetries: 3 } }))),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({}, { retry: { baseDelayMs: 100, maxRetries: 3 } }))),
         Effect.forkChild
       )
       yield* TestClock.adjust(299)
@@ -129,7 +130,7 @@ describe("runBatch", () => {
           : Effect.succeed(fixedScores)
       )
       const fiber = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings())),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())),
         Effect.forkChild
       )
       yield* TestClock.adjust(29_999)
@@ -150,7 +151,7 @@ describe("runBatch", () => {
           : Effect.succeed(fixedScores)
       )
       const fiber = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings())),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())),
         Effect.forkChild
       )
       yield* TestClock.adjust(5_000)
@@ -172,7 +173,7 @@ describe("runBatch", () => {
           : Effect.succeed(fixedScores)
       )
       const exit = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({ concurrency: 1 }))),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({ concurrency: 1 }))),
         Effect.exit
       )
       assert.isTrue(Exit.isFailure(exit))
@@ -194,7 +195,7 @@ describe("runBatch", () => {
       ]
       const world = memoryWorld([...records(3), ...bad])
       const analyzer = scriptedAnalyzer(() => Effect.succeed(fixedScores))
-      const stats = yield* runBatch().pipe(Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings())))
+      const stats = yield* runBatch().pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())))
       assert.strictEqual(stats.records_processed, 8)
       assert.strictEqual(stats.records_persisted, 3)
       assert.strictEqual(stats.errors, 5)
@@ -211,7 +212,7 @@ describe("runBatch", () => {
   it.effect("reset-state then a re-run gives the same result count (no duplicates) and resolves nothing twice", () =>
     Effect.gen(function*() {
       const world = memoryWorld(records(25))
-      const layer = Layer.mergeAll(world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings({ batchSize: 10 }))
+      const layer = Layer.mergeAll(runServices, world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings({ batchSize: 10 }))
       for (let i = 0; i < 3; i++) yield* runBatch().pipe(Effect.provide(layer))
       assert.strictEqual(world.store.results.size, 25)
       yield* resetState().pipe(Effect.provide(layer))
@@ -228,7 +229,7 @@ describe("runBatch", () => {
       const analyzer = scriptedAnalyzer(() =>
         fail ? Effect.fail(new AnalyzerError({ reason: "NotFound", message: "model not found", status: 404 })) : Effect.succeed(fixedScores)
       )
-      const layer = Layer.mergeAll(world.layer, analyzer.layer, testSettings())
+      const layer = Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())
       yield* runBatch().pipe(Effect.provide(layer))
       assert.strictEqual(world.store.deadLetters.get(oid(0))?.status, "open")
       fail = false
@@ -250,6 +251,7 @@ describe("runBatch and open dead letters", () => {
         resolveDeadLetter: (id, at) => Effect.sync(() => resolveCalls.push(id)).pipe(Effect.andThen(memory.resolveDeadLetter(id, at)))
       })
       const layer = Layer.mergeAll(
+        runServices,
         counting,
         MemoryJobStateStore.layer(world.states),
         scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer,
@@ -281,20 +283,82 @@ describe("runBatch and a stop request", () => {
   it.effect("takes no new record after the request; the ones in flight finish; status stopped", () =>
     Effect.gen(function*() {
       const world = memoryWorld(records(10))
-      const shutdown = makeShutdown()
+      const shutdown = yield* Shutdown.make
       const analyzer = scriptedAnalyzer(() => Effect.sleep(1_000).pipe(Effect.as(fixedScores)))
       const fiber = yield* runBatch().pipe(
-        Effect.provideService(Shutdown, shutdown.signal),
-        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({ concurrency: 2 }))),
+        Effect.provideService(Shutdown, shutdown),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({ concurrency: 2 }))),
         Effect.forkChild
       )
       yield* TestClock.adjust(500)
-      shutdown.request()
+      yield* shutdown.request
       yield* TestClock.adjust(5_000)
       const stats = yield* Fiber.join(fiber)
       assert.strictEqual(analyzer.calls.size, 2)
       assert.strictEqual(stats.records_persisted, 2)
       assert.strictEqual(world.states.get(JOB)?.status, "stopped")
       assert.strictEqual(world.states.get(JOB)?.last_processed_object_id, oid(1))
+    }))
+})
+
+describe("runBatch and the run's own services", () => {
+  const fatalAnalyzer = () =>
+    scriptedAnalyzer(() => Effect.fail(new AnalyzerError({ reason: "Unauthorized", message: "invalid x-api-key", status: 401 })))
+
+  it.effect("a run-fatal batch marks its own run unhealthy; a second run in the same process starts healthy", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(3))
+      const first = yield* Effect.gen(function*() {
+        const health = yield* JobHealth
+        const exit = yield* Effect.exit(runBatch())
+        return { exit, fatal: yield* health.fatal }
+      }).pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, fatalAnalyzer().layer, testSettings())))
+      assert.isTrue(Exit.isFailure(first.exit))
+      assert.include(first.fatal ?? "", "invalid x-api-key")
+
+      const second = yield* Effect.gen(function*() {
+        const health = yield* JobHealth
+        const before = yield* health.fatal
+        yield* runBatch()
+        return { before, after: yield* health.fatal }
+      }).pipe(
+        Effect.provide(Layer.mergeAll(runServices, world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings()))
+      )
+      assert.isUndefined(second.before, "the first run's failure is not the second run's")
+      assert.isUndefined(second.after)
+      assert.strictEqual(world.store.results.size, 3)
+    }))
+
+  it.effect("a successful batch clears its run's fatal mark", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(2))
+      let fail = true
+      const analyzer = scriptedAnalyzer(() =>
+        fail ? Effect.fail(new AnalyzerError({ reason: "Unauthorized", message: "invalid x-api-key", status: 401 })) : Effect.succeed(fixedScores)
+      )
+      yield* Effect.gen(function*() {
+        const health = yield* JobHealth
+        yield* Effect.exit(runBatch())
+        assert.isDefined(yield* health.fatal)
+        fail = false
+        yield* runBatch()
+        assert.isUndefined(yield* health.fatal)
+      }).pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())))
+    }))
+
+  it.effect("a stop requested in one run does not stop the next one", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(4))
+      const analyzer = scriptedAnalyzer(() => Effect.succeed(fixedScores))
+      const stopped = yield* Effect.gen(function*() {
+        yield* (yield* Shutdown).request
+        return yield* runBatch()
+      }).pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())))
+      assert.strictEqual(stopped.records_processed, 0)
+      assert.strictEqual(world.states.get(JOB)?.status, "stopped")
+
+      const next = yield* runBatch().pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())))
+      assert.strictEqual(next.records_processed, 4)
+      assert.strictEqual(world.states.get(JOB)?.status, "completed")
     }))
 })

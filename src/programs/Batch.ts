@@ -145,6 +145,7 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   const store = yield* ConversationStore
   const jobs = yield* JobStateStore
   const shutdown = yield* Shutdown
+  const health = yield* JobHealth
   const startedMs = yield* Clock.currentTimeMillis
   const startedAt = new Date(startedMs).toISOString()
 
@@ -222,20 +223,21 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   const exit = yield* store.readAfter(previous.last_processed_object_id, settings.batchSize).pipe(
     Stream.mapError((error) => new RunFatal({ message: `MongoDB read failed (${error.reason}): ${error.message}` })),
     // After a stop request no new record is taken; the ones in flight finish.
-    Stream.takeWhile(() => !shutdown.isRequested()),
+    Stream.haltWhen(shutdown.await),
     Stream.tap((record) => Effect.sync(() => tracker.register(record.id))),
     Stream.mapEffect(
       (record) =>
         // A stream chunk can hold the whole batch, so the request is checked per record too;
         // a record skipped here stays unfinished and the checkpoint stops before it.
-        shutdown.isRequested() ? Effect.void : processRecord(record, counters, mayHaveDeadLetter).pipe(
-          Effect.andThen(() => {
-            counters.processed++
-            return Metric.update(Metrics.recordsProcessed, 1).pipe(
-              Effect.andThen(tracker.finish(record.id) ? flush : Effect.void)
-            )
-          })
-        ),
+        Effect.flatMap(shutdown.isRequested, (stopping) =>
+          stopping ? Effect.void : processRecord(record, counters, mayHaveDeadLetter).pipe(
+            Effect.andThen(() => {
+              counters.processed++
+              return Metric.update(Metrics.recordsProcessed, 1).pipe(
+                Effect.andThen(tracker.finish(record.id) ? flush : Effect.void)
+              )
+            })
+          )),
       { concurrency: settings.concurrency, unordered: true }
     ),
     Stream.runDrain,
@@ -243,8 +245,8 @@ export const runBatch = Effect.fn("runBatch")(function*() {
     // Any other interruption (the lease was lost to another instance) must not write: the
     // job state is no longer this instance's.
     Effect.onInterrupt(() =>
-      Effect.suspend(() =>
-        shutdown.isRequested()
+      Effect.flatMap(shutdown.isRequested, (stopping) =>
+        stopping
           ? finish("stopped", true).pipe(
             Effect.tap(() => Effect.logWarning(`batch ${iteration} interrupted; checkpoint ${tracker.current ?? "none"} saved`))
           )
@@ -254,21 +256,21 @@ export const runBatch = Effect.fn("runBatch")(function*() {
     Effect.exit
   )
 
-  const health = yield* JobHealth
   if (exit._tag === "Failure") {
-    health.fatal = exit.cause.reasons.map((r) => (r._tag === "Fail" ? String((r.error as { message?: unknown }).message) : r._tag)).join("; ")
+    yield* health.batchFailed(
+      exit.cause.reasons.map((r) => (r._tag === "Fail" ? String((r.error as { message?: unknown }).message) : r._tag)).join("; ")
+    )
     yield* finish("failed", true).pipe(Effect.ignore)
     return yield* Effect.failCause(exit.cause)
   }
-  const batch = yield* finish(shutdown.isRequested() ? "stopped" : "completed")
+  const batch = yield* finish((yield* shutdown.isRequested) ? "stopped" : "completed")
   if (batch.records_analyzed > 1 && batch.usage.input_tokens > 0 &&
     batch.usage.cache_read_input_tokens + batch.usage.cache_creation_input_tokens === 0) {
     yield* Effect.logWarning(
       "no prompt-cache reads or writes in this batch: the rubric prefix may be below the model's cache floor, so every request pays for it in full"
     )
   }
-  health.fatal = undefined
-  health.lastSuccessAt = yield* Clock.currentTimeMillis
+  yield* health.batchSucceeded
   yield* Metric.update(Metrics.batchDuration, batch.duration_seconds)
   yield* Metric.update(Metrics.lastSuccessfulBatch, (yield* Clock.currentTimeMillis) / 1000)
   // The backlog gauge is informational: a slow or failed count must not fail a batch whose

@@ -8,7 +8,7 @@ import { RateLimiter } from "../../src/analyzer/claude/RateLimiter.ts"
 import { Settings } from "../../src/services/Settings.ts"
 import { loadAgentConfig, resolveSettings } from "../../src/config/resolveSettings.ts"
 import { envLayer, errorAnswer, type FakeClaude, fakeClaude, type Reply, toolAnswer, validScores } from "../support/fakeClaude.ts"
-import { type MemoryWorld, memoryWorld, oid, REPO_ROOT, records } from "../support/fixtures.ts"
+import { type MemoryWorld, memoryWorld, oid, REPO_ROOT, records, runServices } from "../support/fixtures.ts"
 
 /**
  * Faults of the model provider, end to end in one process: the real Anthropic adapter (the SDK
@@ -44,7 +44,7 @@ const runAgainst = (fake: FakeClaude, world: MemoryWorld) => {
     Layer.provide(envLayer({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url }))
   )
   return runBatch().pipe(
-    Effect.provide(Layer.mergeAll(world.layer, analyzer, s)),
+    Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer, s)),
     Effect.provideService(References.MinimumLogLevel, "Warn"),
     Effect.exit
   )
