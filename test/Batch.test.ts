@@ -1,15 +1,17 @@
+import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
-import { runBatch } from "../src/programs/Batch.ts"
+import { addOutcome, noOutcomes, type Outcome, runBatch } from "../src/programs/Batch.ts"
+import { Analyzer } from "../src/services/Analyzer.ts"
 import { resetState } from "../src/programs/Stats.ts"
 import { ConversationStore } from "../src/services/ConversationStore.ts"
 import { JobHealth } from "../src/services/JobHealth.ts"
 import { makeMemoryConversationStore } from "../src/store/memory/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
 import { Shutdown } from "../src/services/Shutdown.ts"
-import { fixedScores, memoryWorld, oid, prng, records, runServices, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
+import { fixedScores, memoryWorld, oid, prng, records, REPO_ROOT, runServices, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
 
 
 const JOB = "conversation_performance_analysis"
@@ -360,5 +362,60 @@ describe("runBatch and the run's own services", () => {
       const next = yield* runBatch().pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())))
       assert.strictEqual(next.records_processed, 4)
       assert.strictEqual(world.states.get(JOB)?.status, "completed")
+    }))
+})
+
+describe("batch statistics", () => {
+  const usage = { input_tokens: 1000, output_tokens: 200, cache_creation_input_tokens: 50, cache_read_input_tokens: 3000 }
+
+  it("add up the records' outcomes", () => {
+    const outcomes: Array<Outcome> = [
+      { _tag: "Persisted", sourceId: oid(0), usage, cost: 0.25 },
+      { _tag: "DeadLettered", sourceId: oid(1) },
+      { _tag: "Persisted", sourceId: oid(2), usage: undefined, cost: 0 },
+      { _tag: "Persisted", sourceId: oid(3), usage, cost: 0.5 }
+    ]
+    const totals = outcomes.reduce(addOutcome, noOutcomes)
+    assert.deepStrictEqual(totals, {
+      records_processed: 4,
+      records_analyzed: 3,
+      records_persisted: 3,
+      errors: 1,
+      usage: { input_tokens: 2000, output_tokens: 400, cache_creation_input_tokens: 100, cache_read_input_tokens: 6000 },
+      estimated_cost_usd: 0.75
+    })
+  })
+
+  it.effect("of a batch are folded from each record's outcome, with the model's usage and cost", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld([...records(4), { id: oid(50), doc: {} }])
+      const analyzer = Layer.succeed(
+        Analyzer,
+        Analyzer.of({
+          provider: "priced",
+          analyze: (c) =>
+            c.sourceId === oid(2)
+              ? Effect.fail(new AnalyzerError({ reason: "BadRequest", message: "prompt too long", status: 400 }))
+              : Effect.succeed({ scores: fixedScores, model: "claude-sonnet-4-6", usage })
+        })
+      )
+      const settings = testSettings({ config: path.join(REPO_ROOT, "config/periodic_job_config.yaml"), batchSize: 100 as never })
+      const stats = yield* runBatch().pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer, settings)))
+      assert.deepStrictEqual(
+        [stats.records_processed, stats.records_analyzed, stats.records_persisted, stats.errors, stats.last_processed_id],
+        [5, 3, 3, 2, oid(50)]
+      )
+      assert.deepStrictEqual(stats.usage, {
+        input_tokens: 3000,
+        output_tokens: 600,
+        cache_creation_input_tokens: 150,
+        cache_read_input_tokens: 9000
+      })
+      // claude-sonnet-4-6 at $3 / $15 / $3.75 / $0.30 per million tokens
+      assert.closeTo(stats.estimated_cost_usd, 3 * (1000 * 3 + 200 * 15 + 50 * 3.75 + 3000 * 0.3) / 1e6, 1e-12)
+      const state = world.states.get(JOB)!
+      assert.deepStrictEqual(state.data.batch_stats, stats)
+      assert.strictEqual(state.data.total_stats.records_persisted, 3)
+      assert.strictEqual(state.data.total_stats.errors, 2)
     }))
 })

@@ -1,4 +1,4 @@
-import { Clock, Duration, Effect, Metric, Stream } from "effect"
+import { Clock, Duration, Effect, Metric, Ref, Stream } from "effect"
 import { CheckpointTracker } from "../domain/Checkpoint.ts"
 import { estimateCost } from "../domain/Cost.ts"
 import type { ErrorReport } from "../domain/DeadLetter.ts"
@@ -29,29 +29,48 @@ const errorReport = (error: RecordError, attempts: number): ErrorReport => ({
   attempts
 })
 
-type Outcome =
-  | { readonly _tag: "Persisted"; readonly usage: Usage | undefined; readonly cost: number }
-  | { readonly _tag: "DeadLettered"; readonly usage: undefined; readonly cost: number }
+/** How one record ended: its result stored (with the model's usage and cost), or a dead letter. */
+export type Outcome =
+  | { readonly _tag: "Persisted"; readonly sourceId: string; readonly usage: Usage | undefined; readonly cost: number }
+  | { readonly _tag: "DeadLettered"; readonly sourceId: string }
 
-interface Counters {
-  processed: number
-  analyzed: number
-  persisted: number
-  errors: number
-  usage: Usage
-  cost: number
+/** The part of a batch's statistics that its records' outcomes add up to. */
+export type OutcomeTotals = Pick<
+  BatchStats,
+  "records_processed" | "records_analyzed" | "records_persisted" | "errors" | "usage" | "estimated_cost_usd"
+>
+
+export const noOutcomes: OutcomeTotals = {
+  records_processed: 0,
+  records_analyzed: 0,
+  records_persisted: 0,
+  errors: 0,
+  usage: emptyUsage,
+  estimated_cost_usd: 0
 }
+
+/** Folds one record's outcome into the totals. A record is counted as analyzed once its result is stored. */
+export const addOutcome = (totals: OutcomeTotals, outcome: Outcome): OutcomeTotals =>
+  outcome._tag === "DeadLettered"
+    ? { ...totals, records_processed: totals.records_processed + 1, errors: totals.errors + 1 }
+    : {
+      ...totals,
+      records_processed: totals.records_processed + 1,
+      records_analyzed: totals.records_analyzed + 1,
+      records_persisted: totals.records_persisted + 1,
+      usage: outcome.usage === undefined ? totals.usage : addUsage(totals.usage, outcome.usage),
+      estimated_cost_usd: totals.estimated_cost_usd + outcome.cost
+    }
 
 /**
  * Runs one record through decode, analysis (with retries) and persistence. Ends in a stored
- * result or a dead letter; fails only with a run-fatal error.
+ * result or a dead letter, which it returns; fails only with a run-fatal error.
  */
 export const processRecord = Effect.fn("processRecord")(function*(
   record: SourceRecord,
-  counters: Counters,
   /** False when the record is known to have no open dead letter (saves a write per record). */
-  mayHaveDeadLetter: (id: string) => boolean = () => true
-) {
+  mayHaveDeadLetter: (id: string) => boolean
+): Effect.fn.Return<Outcome, RunFatal, Settings | ConversationStore | Analyzer> {
   const settings = yield* Settings
   const store = yield* ConversationStore
   const analyzer = yield* Analyzer
@@ -68,9 +87,8 @@ export const processRecord = Effect.fn("processRecord")(function*(
         error: errorReport(error, attempts),
         failed_at: at.toISOString()
       }))
-      counters.errors++
       yield* Metric.update(Metrics.recordsDeadLettered, 1)
-      return { _tag: "DeadLettered", usage: undefined, cost: 0 } as Outcome
+      return { _tag: "DeadLettered", sourceId: record.id } satisfies Outcome
     })
 
   const decoded = yield* Effect.result(decodeConversation(record))
@@ -94,7 +112,6 @@ export const processRecord = Effect.fn("processRecord")(function*(
     return yield* deadLetter(error, attempts)
   }
   const { model, scores, usage } = analysis.success
-  counters.analyzed++
   yield* Metric.update(Metrics.recordsAnalyzed, 1)
   const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices) : undefined
   const result = buildResult(conversation, scores, settings.agent.weights, {
@@ -105,21 +122,16 @@ export const processRecord = Effect.fn("processRecord")(function*(
     jobName: settings.jobName
   })
   yield* storeOp(store.upsertResult(result))
-  counters.persisted++
   yield* Metric.update(Metrics.recordsPersisted, 1)
   if (mayHaveDeadLetter(record.id)) {
     yield* storeOp(store.resolveDeadLetter(record.id, result.analysis_metadata.processed_timestamp))
   }
   if (usage !== undefined) {
-    counters.usage = addUsage(counters.usage, usage)
     yield* Metric.update(Metrics.tokensIn, usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens)
     yield* Metric.update(Metrics.tokensOut, usage.output_tokens)
   }
-  counters.cost += cost ?? 0
-  return { _tag: "Persisted", usage, cost: cost ?? 0 } as Outcome
+  return { _tag: "Persisted", sourceId: record.id, usage, cost: cost ?? 0 } satisfies Outcome
 }, (effect, record) => Effect.annotateLogs(effect, { record: record.id }))
-
-export const newCounters = (): Counters => ({ processed: 0, analyzed: 0, persisted: 0, errors: 0, usage: emptyUsage, cost: 0 })
 
 export const addToTotals = (totals: TotalStats, b: BatchStats): TotalStats => ({
   batches: totals.batches + 1,
@@ -153,7 +165,7 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   const iteration = previous.data.iteration + 1
   yield* Effect.annotateLogsScoped({ job: settings.jobName, iteration })
   const tracker = new CheckpointTracker(previous.last_processed_object_id)
-  const counters = newCounters()
+  const totals = yield* Ref.make(noOutcomes)
 
   // Records after the checkpoint with an open dead letter (a re-run after --reset-state): only
   // those need resolving when they succeed. Past the cap, every success tries to resolve.
@@ -195,16 +207,11 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   })
 
   const stats = (): Effect.Effect<BatchStats> =>
-    Clock.currentTimeMillis.pipe(Effect.map((ms): BatchStats => ({
-      records_processed: counters.processed,
-      records_analyzed: counters.analyzed,
-      records_persisted: counters.persisted,
-      errors: counters.errors,
+    Effect.all([Ref.get(totals), Clock.currentTimeMillis]).pipe(Effect.map(([outcomes, ms]): BatchStats => ({
+      ...outcomes,
       duration_seconds: Math.round(ms - startedMs) / 1000,
       last_processed_id: tracker.current,
-      started_at: startedAt,
-      usage: counters.usage,
-      estimated_cost_usd: counters.cost
+      started_at: startedAt
     })))
 
   const finish = (status: JobState["status"], once = false) =>
@@ -230,13 +237,13 @@ export const runBatch = Effect.fn("runBatch")(function*() {
         // A stream chunk can hold the whole batch, so the request is checked per record too;
         // a record skipped here stays unfinished and the checkpoint stops before it.
         Effect.flatMap(shutdown.isRequested, (stopping) =>
-          stopping ? Effect.void : processRecord(record, counters, mayHaveDeadLetter).pipe(
-            Effect.andThen(() => {
-              counters.processed++
-              return Metric.update(Metrics.recordsProcessed, 1).pipe(
+          stopping ? Effect.void : processRecord(record, mayHaveDeadLetter).pipe(
+            Effect.flatMap((outcome) => Ref.update(totals, (t) => addOutcome(t, outcome))),
+            Effect.andThen(() =>
+              Metric.update(Metrics.recordsProcessed, 1).pipe(
                 Effect.andThen(tracker.finish(record.id) ? flush : Effect.void)
               )
-            })
+            )
           )),
       { concurrency: settings.concurrency, unordered: true }
     ),
