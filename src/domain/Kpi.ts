@@ -57,7 +57,6 @@ export const EMPATHY_SUBFACTOR_RANGE = KPI_CATEGORIES.empathy_communication.empa
 export const CLARITY_SUBFACTOR_RANGE = KPI_CATEGORIES.empathy_communication.clarity_language
 
 export type Category = keyof typeof KPI_CATEGORIES
-export const KPI_NAMES: ReadonlyArray<string> = Object.values(KPI_CATEGORIES).flatMap((c) => Object.keys(c))
 
 const scoreSchema = (r: Range) =>
   (r.integer ? Schema.Int : Schema.Finite).check(Schema.isBetween({ minimum: r.min, maximum: r.max }))
