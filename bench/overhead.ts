@@ -113,7 +113,8 @@ const timedStores = (times: OpTimes) =>
         upsertDeadLetter: (d) => times.effect("upsertDeadLetter", s.upsertDeadLetter(d)),
         resolveDeadLetter: (id, at) => times.effect("resolveDeadLetter", s.resolveDeadLetter(id, at)),
         listDeadLetters: (filter) => times.effect("listDeadLetters (open, per batch)", s.listDeadLetters(filter)),
-        counts: (after) => times.effect("counts (backlog gauge)", s.counts(after))
+        counts: (after) => times.effect("counts", s.counts(after)),
+        backlog: (after) => times.effect("backlog (gauge, in the background)", s.backlog(after))
       })
     })
   ).pipe(

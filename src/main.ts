@@ -25,6 +25,7 @@ import { type JobSettings, Settings } from "./services/Settings.ts"
 import { type FlagValues, loadAgentConfig, resolveSettings } from "./config/resolveSettings.ts"
 import { Shutdown } from "./services/Shutdown.ts"
 import { JobHealth } from "./services/JobHealth.ts"
+import { BacklogGauge } from "./services/BacklogGauge.ts"
 
 const VERSION = "0.1.0"
 
@@ -123,7 +124,7 @@ let current: JobSettings | undefined
  * Resolves the settings, then runs `program` with logging, the stores and (when asked for)
  * the analyzer. Bad settings exit 2; run-fatal errors exit 1 with one line on stderr.
  */
-const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | Analyzer | JobHealth | Shutdown>(
+const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | Analyzer | JobHealth | BacklogGauge | Shutdown>(
   flags: FlagValues,
   options: { readonly analyzer: boolean; readonly health?: boolean },
   program: Effect.Effect<A, E, R>
@@ -143,9 +144,10 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
     const services = Layer.mergeAll(
       storeLayer(settings),
       options.analyzer ? analyzerLayer : Layer.succeed(Analyzer, Analyzer.of({ provider: "none", analyze: () => Effect.die("no analyzer in this command") })),
-      JobHealth.layer
+      JobHealth.layer,
+      BacklogGauge.layer
     ).pipe(Layer.provideMerge(settingsLayer))
-    return yield* (program as Effect.Effect<A, E, Settings | ConversationStore | JobStateStore | Analyzer | JobHealth | Shutdown>).pipe(
+    return yield* (program as Effect.Effect<A, E, Settings | ConversationStore | JobStateStore | Analyzer | JobHealth | BacklogGauge | Shutdown>).pipe(
       Effect.provide(
         options.health === true && settings.healthPort !== undefined
           ? HealthServer.layer({ port: settings.healthPort, host: settings.healthHost }).pipe(Layer.provideMerge(services))

@@ -8,6 +8,7 @@ import { addUsage, emptyUsage, type Usage } from "../domain/Kpi.ts"
 import { ANALYSIS_VERSION, buildResult } from "../domain/Result.ts"
 import { decodeConversation, type SourceRecord } from "../domain/Source.ts"
 import { Analyzer } from "../services/Analyzer.ts"
+import { BacklogGauge } from "../services/BacklogGauge.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
 import { JobHealth } from "../services/JobHealth.ts"
 import { JobStateStore } from "../services/JobStateStore.ts"
@@ -158,6 +159,7 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   const jobs = yield* JobStateStore
   const shutdown = yield* Shutdown
   const health = yield* JobHealth
+  const backlog = yield* BacklogGauge
   const startedMs = yield* Clock.currentTimeMillis
   const startedAt = new Date(startedMs).toISOString()
 
@@ -280,12 +282,10 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   yield* health.batchSucceeded
   yield* Metric.update(Metrics.batchDuration, batch.duration_seconds)
   yield* Metric.update(Metrics.lastSuccessfulBatch, (yield* Clock.currentTimeMillis) / 1000)
-  // The backlog gauge is informational: a slow or failed count must not fail a batch whose
-  // work is saved (on FerretDB a count over 100,000 documents can outlast the socket timeout).
-  yield* store.counts(batch.last_processed_id).pipe(
-    Effect.flatMap((after) => Metric.update(Metrics.backlog, after.backlog)),
-    Effect.catch((error) => Effect.logWarning(`backlog count skipped: ${error.message}`))
-  )
+  // A batch that read fewer records than it asked for left no backlog; otherwise the count
+  // runs in the background (it can take as long as a batch), and a failed one is only logged.
+  if (state.status === "completed" && batch.records_processed < settings.batchSize) yield* backlog.set(0)
+  else yield* backlog.refresh(store.backlog(batch.last_processed_id))
   yield* Effect.logInfo(
     `batch ${iteration} done: ${batch.records_processed} processed, ${batch.records_persisted} persisted, ${batch.errors} dead-lettered in ${batch.duration_seconds}s`
   )

@@ -5,6 +5,7 @@ import type { JobState } from "../../src/domain/JobState.ts"
 import type { KpiScores } from "../../src/domain/Kpi.ts"
 import type { Conversation, SourceRecord } from "../../src/domain/Source.ts"
 import { Analyzer } from "../../src/services/Analyzer.ts"
+import { BacklogGauge } from "../../src/services/BacklogGauge.ts"
 import { JobHealth } from "../../src/services/JobHealth.ts"
 import { Shutdown } from "../../src/services/Shutdown.ts"
 import { MemoryConversationStore, type MemoryStoreState, makeMemoryStoreState } from "../../src/store/memory/MemoryConversationStore.ts"
@@ -20,8 +21,11 @@ export const testSettings = (flags: FlagValues = {}, patch: Partial<JobSettings>
   return Settings.layerValue({ ...base, ...patch }, loadAgentConfig("config/agent_performance_config.yaml", REPO_ROOT))
 }
 
-/** What a run owns, fresh each time the layer is provided: its health (ok) and a stop request no one has made. */
-export const runServices = Layer.mergeAll(JobHealth.layer, Shutdown.layer)
+/**
+ * What a run owns, fresh each time the layer is provided: its health (ok), a stop request no
+ * one has made and the backlog gauge's background counter.
+ */
+export const runServices = Layer.mergeAll(JobHealth.layer, Shutdown.layer, BacklogGauge.layer)
 
 /** The i-th test ObjectId (hex), increasing with i. */
 export const oid = (i: number): string => `66000000${i.toString(16).padStart(16, "0")}`

@@ -237,6 +237,12 @@ export class MongoConversationStore {
         }).pipe(Effect.withSpan(operation))
       }
 
+      const backlog = (after: string | null) => {
+        const operation = "ConversationStore.backlog"
+        if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Effect.fail(invalidId(operation, after))
+        return mongo.use(operation, () => sources.countDocuments(afterFilter(after))).pipe(Effect.withSpan(operation))
+      }
+
       const recentResults = (limit: number): Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError> => {
         if (limit <= 0) return Effect.succeed([])
         return mongo.use("ConversationStore.recentResults", () =>
@@ -263,6 +269,7 @@ export class MongoConversationStore {
         listDeadLetters,
         countDeadLetters,
         counts,
+        backlog,
         recentResults,
         ping
       })
