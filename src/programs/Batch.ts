@@ -1,8 +1,8 @@
-import { Clock, Duration, Effect, Metric, Ref, Stream } from "effect"
+import { Clock, Effect, Metric, Ref, Stream } from "effect"
 import { CheckpointTracker } from "../domain/Checkpoint.ts"
 import { estimateCost } from "../domain/Cost.ts"
 import type { ErrorReport } from "../domain/DeadLetter.ts"
-import { type RecordError, RunFatal, type StoreError } from "../domain/Errors.ts"
+import { type RecordError, RunFatal } from "../domain/Errors.ts"
 import { type BatchStats, emptyTotals, initialJobState, type JobState, type TotalStats } from "../domain/JobState.ts"
 import { addUsage, emptyUsage, type Usage } from "../domain/Kpi.ts"
 import { ANALYSIS_VERSION, buildResult } from "../domain/Result.ts"
@@ -65,9 +65,11 @@ export const addOutcome = (totals: OutcomeTotals, outcome: Outcome): OutcomeTota
 
 /**
  * Runs one record through decode, analysis (with retries) and persistence. Ends in a stored
- * result or a dead letter, which it returns; fails only with a run-fatal error.
+ * result or a dead letter, which it returns; fails only with a run-fatal error. This runs for
+ * every record, so it is untraced and its log lines name the record themselves (only the
+ * failure paths log).
  */
-export const processRecord = Effect.fn("processRecord")(function*(
+export const processRecord = Effect.fnUntraced(function*(
   record: SourceRecord,
   /** False when the record is known to have no open dead letter (saves a write per record). */
   mayHaveDeadLetter: (id: string) => boolean
@@ -75,35 +77,39 @@ export const processRecord = Effect.fn("processRecord")(function*(
   const settings = yield* Settings
   const store = yield* ConversationStore
   const analyzer = yield* Analyzer
-  const now = () => Clock.currentTimeMillis.pipe(Effect.map((ms) => new Date(ms)))
+  const clock = yield* Clock.Clock
+  const annotate = Effect.annotateLogs({ record: record.id })
 
   const deadLetter = (error: RecordError, attempts: number) =>
     Effect.gen(function*() {
-      const at = yield* now()
       yield* Effect.logWarning(`dead-lettered after ${attempts} attempt(s): ${error._tag}: ${error.message}`)
       yield* storeOp(store.upsertDeadLetter({
         source_object_id: record.id,
         job_name: settings.jobName,
         analysis_version: ANALYSIS_VERSION,
         error: errorReport(error, attempts),
-        failed_at: at.toISOString()
+        failed_at: new Date(clock.currentTimeMillisUnsafe()).toISOString()
       }))
       yield* Metric.update(Metrics.recordsDeadLettered, 1)
       return { _tag: "DeadLettered", sourceId: record.id } satisfies Outcome
-    })
+    }).pipe(annotate)
 
   const decoded = yield* Effect.result(decodeConversation(record))
   if (decoded._tag === "Failure") return yield* deadLetter(decoded.failure, 1)
   const conversation = decoded.success
 
+  // One attempt, its latency measured when it succeeds.
+  const attempt = Effect.suspend(() => {
+    const start = clock.monotonicTimeNanosUnsafe()
+    return Effect.tap(
+      analyzer.analyze(conversation),
+      () => Metric.update(Metrics.analyzerLatency, Number(clock.monotonicTimeNanosUnsafe() - start) / 1e9)
+    )
+  })
   const analysis = yield* withRetry(
-    analyzer.analyze(conversation).pipe(
-      Effect.timed,
-      Effect.tap(([d]) => Metric.update(Metrics.analyzerLatency, Duration.toMillis(d) / 1000)),
-      Effect.map(([, a]) => a)
-    ),
+    attempt,
     settings.retry,
-    (error, attempt) => Effect.logInfo(`attempt ${attempt} failed (${error._tag}: ${error.message}); retrying`)
+    (error, n) => annotate(Effect.logInfo(`attempt ${n} failed (${error._tag}: ${error.message}); retrying`))
   ).pipe(Effect.result)
   if (analysis._tag === "Failure") {
     const { attempts, error } = analysis.failure
@@ -119,7 +125,7 @@ export const processRecord = Effect.fn("processRecord")(function*(
     model,
     usage,
     costUsd: cost,
-    processedAt: yield* now(),
+    processedAt: new Date(clock.currentTimeMillisUnsafe()),
     jobName: settings.jobName
   })
   yield* storeOp(store.upsertResult(result))
@@ -132,7 +138,7 @@ export const processRecord = Effect.fn("processRecord")(function*(
     yield* Metric.update(Metrics.tokensOut, usage.output_tokens)
   }
   return { _tag: "Persisted", sourceId: record.id, usage, cost: cost ?? 0 } satisfies Outcome
-}, (effect, record) => Effect.annotateLogs(effect, { record: record.id }))
+})
 
 export const addToTotals = (totals: TotalStats, b: BatchStats): TotalStats => ({
   batches: totals.batches + 1,
@@ -185,27 +191,28 @@ export const runBatch = Effect.fn("runBatch")(function*() {
 
   // Saves the checkpoint when it moved. Saves never overlap, so an older checkpoint can never
   // overwrite a newer one; completions that land during a save are folded into the next one.
+  // (Untraced generators defined once: a flush can follow every record.)
   let saved = previous.last_processed_object_id
   let saving = false
   let dirty = false
-  const saveCheckpoint = (status: JobState["status"], once = false) =>
-    Effect.gen(function*() {
-      state = { ...state, status, last_processed_object_id: tracker.current, last_updated: yield* isoNow }
-      yield* (once ? storeOpOnce : storeOp)(jobs.save(state))
-      saved = state.last_processed_object_id
-    })
+  const saveCheckpoint = Effect.fnUntraced(function*(status: JobState["status"], once = false) {
+    state = { ...state, status, last_processed_object_id: tracker.current, last_updated: yield* isoNow }
+    yield* (once ? storeOpOnce : storeOp)(jobs.save(state))
+    saved = state.last_processed_object_id
+  })
+  const saveWhileMoved = Effect.fnUntraced(function*() {
+    do {
+      dirty = false
+      if (tracker.current !== saved) yield* saveCheckpoint("running")
+    } while (dirty)
+  })
   const flush: Effect.Effect<void, RunFatal> = Effect.suspend(() => {
     if (saving) {
       dirty = true
       return Effect.void
     }
     saving = true
-    return Effect.gen(function*() {
-      do {
-        dirty = false
-        if (tracker.current !== saved) yield* saveCheckpoint("running")
-      } while (dirty)
-    }).pipe(Effect.ensuring(Effect.sync(() => (saving = false))))
+    return saveWhileMoved().pipe(Effect.ensuring(Effect.sync(() => (saving = false))))
   })
 
   const stats = (): Effect.Effect<BatchStats> =>
@@ -233,7 +240,13 @@ export const runBatch = Effect.fn("runBatch")(function*() {
     Stream.mapError((error) => new RunFatal({ message: `MongoDB read failed (${error.reason}): ${error.message}` })),
     // After a stop request no new record is taken; the ones in flight finish.
     Stream.haltWhen(shutdown.await),
-    Stream.tap((record) => Effect.sync(() => tracker.register(record.id))),
+    // Registered in read order, a chunk at a time, before any of them can finish.
+    Stream.mapArrayEffect((records) =>
+      Effect.sync(() => {
+        for (const record of records) tracker.register(record.id)
+        return records
+      })
+    ),
     Stream.mapEffect(
       (record) =>
         // A stream chunk can hold the whole batch, so the request is checked per record too;
