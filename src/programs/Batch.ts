@@ -64,80 +64,84 @@ export const addOutcome = (totals: OutcomeTotals, outcome: Outcome): OutcomeTota
     }
 
 /**
- * Runs one record through decode, analysis (with retries) and persistence. Ends in a stored
- * result or a dead letter, which it returns; fails only with a run-fatal error. This runs for
- * every record, so it is untraced and its log lines name the record themselves (only the
- * failure paths log).
+ * `processRecord` for the services of the run, looked up once rather than per record.
+ *
+ * processRecord runs one record through decode, analysis (with retries) and persistence. It
+ * ends in a stored result or a dead letter, which it returns, and fails only with a run-fatal
+ * error. It runs for every record, so it is untraced and only its failure paths log, naming
+ * the record themselves.
  */
-export const processRecord = Effect.fnUntraced(function*(
-  record: SourceRecord,
-  /** False when the record is known to have no open dead letter (saves a write per record). */
-  mayHaveDeadLetter: (id: string) => boolean
-): Effect.fn.Return<Outcome, RunFatal, Settings | ConversationStore | Analyzer> {
+export const makeProcessRecord = Effect.gen(function*() {
   const settings = yield* Settings
   const store = yield* ConversationStore
   const analyzer = yield* Analyzer
   const clock = yield* Clock.Clock
-  const annotate = Effect.annotateLogs({ record: record.id })
+  return Effect.fnUntraced(function*(
+    record: SourceRecord,
+    /** False when the record is known to have no open dead letter (saves a write per record). */
+    mayHaveDeadLetter: (id: string) => boolean
+  ): Effect.fn.Return<Outcome, RunFatal> {
+    const annotate = <A, E>(effect: Effect.Effect<A, E>) => Effect.annotateLogs(effect, { record: record.id })
 
-  const deadLetter = (error: RecordError, attempts: number) =>
-    Effect.gen(function*() {
-      yield* Effect.logWarning(`dead-lettered after ${attempts} attempt(s): ${error._tag}: ${error.message}`)
-      yield* storeOp(store.upsertDeadLetter({
-        source_object_id: record.id,
-        job_name: settings.jobName,
-        analysis_version: ANALYSIS_VERSION,
-        error: errorReport(error, attempts),
-        failed_at: new Date(clock.currentTimeMillisUnsafe()).toISOString()
-      }))
-      yield* Metric.update(Metrics.recordsDeadLettered, 1)
-      return { _tag: "DeadLettered", sourceId: record.id } satisfies Outcome
-    }).pipe(annotate)
+    const deadLetter = (error: RecordError, attempts: number) =>
+      Effect.gen(function*() {
+        yield* Effect.logWarning(`dead-lettered after ${attempts} attempt(s): ${error._tag}: ${error.message}`)
+        yield* storeOp(store.upsertDeadLetter({
+          source_object_id: record.id,
+          job_name: settings.jobName,
+          analysis_version: ANALYSIS_VERSION,
+          error: errorReport(error, attempts),
+          failed_at: new Date(clock.currentTimeMillisUnsafe()).toISOString()
+        }))
+        yield* Metric.update(Metrics.recordsDeadLettered, 1)
+        return { _tag: "DeadLettered", sourceId: record.id } satisfies Outcome
+      }).pipe(annotate)
 
-  const decoded = yield* Effect.result(decodeConversation(record))
-  if (decoded._tag === "Failure") return yield* deadLetter(decoded.failure, 1)
-  const conversation = decoded.success
+    const decoded = yield* Effect.result(decodeConversation(record))
+    if (decoded._tag === "Failure") return yield* deadLetter(decoded.failure, 1)
+    const conversation = decoded.success
 
-  // One attempt, its latency measured when it succeeds.
-  const attempt = Effect.suspend(() => {
-    const start = clock.monotonicTimeNanosUnsafe()
-    return Effect.tap(
-      analyzer.analyze(conversation),
-      () => Metric.update(Metrics.analyzerLatency, Number(clock.monotonicTimeNanosUnsafe() - start) / 1e9)
-    )
-  })
-  const analysis = yield* withRetry(
-    attempt,
-    settings.retry,
-    (error, n) => annotate(Effect.logInfo(`attempt ${n} failed (${error._tag}: ${error.message}); retrying`))
-  ).pipe(Effect.result)
-  if (analysis._tag === "Failure") {
-    const { attempts, error } = analysis.failure
-    if (error.severity === "fatal") {
-      return yield* new RunFatal({ message: `${analyzer.provider}: ${error.message}`, sourceId: record.id })
+    // One attempt, its latency measured when it succeeds.
+    const attempt = Effect.suspend(() => {
+      const start = clock.monotonicTimeNanosUnsafe()
+      return Effect.tap(
+        analyzer.analyze(conversation),
+        () => Metric.update(Metrics.analyzerLatency, Number(clock.monotonicTimeNanosUnsafe() - start) / 1e9)
+      )
+    })
+    const analysis = yield* withRetry(
+      attempt,
+      settings.retry,
+      (error, n) => annotate(Effect.logInfo(`attempt ${n} failed (${error._tag}: ${error.message}); retrying`))
+    ).pipe(Effect.result)
+    if (analysis._tag === "Failure") {
+      const { attempts, error } = analysis.failure
+      if (error.severity === "fatal") {
+        return yield* new RunFatal({ message: `${analyzer.provider}: ${error.message}`, sourceId: record.id })
+      }
+      return yield* deadLetter(error, attempts)
     }
-    return yield* deadLetter(error, attempts)
-  }
-  const { model, scores, usage } = analysis.success
-  yield* Metric.update(Metrics.recordsAnalyzed, 1)
-  const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices) : undefined
-  const result = buildResult(conversation, scores, settings.agent.weights, {
-    model,
-    usage,
-    costUsd: cost,
-    processedAt: new Date(clock.currentTimeMillisUnsafe()),
-    jobName: settings.jobName
+    const { model, scores, usage } = analysis.success
+    yield* Metric.update(Metrics.recordsAnalyzed, 1)
+    const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices) : undefined
+    const result = buildResult(conversation, scores, settings.agent.weights, {
+      model,
+      usage,
+      costUsd: cost,
+      processedAt: new Date(clock.currentTimeMillisUnsafe()),
+      jobName: settings.jobName
+    })
+    yield* storeOp(store.upsertResult(result))
+    yield* Metric.update(Metrics.recordsPersisted, 1)
+    if (mayHaveDeadLetter(record.id)) {
+      yield* storeOp(store.resolveDeadLetter(record.id, result.analysis_metadata.processed_timestamp))
+    }
+    if (usage !== undefined) {
+      yield* Metric.update(Metrics.tokensIn, usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens)
+      yield* Metric.update(Metrics.tokensOut, usage.output_tokens)
+    }
+    return { _tag: "Persisted", sourceId: record.id, usage, cost: cost ?? 0 } satisfies Outcome
   })
-  yield* storeOp(store.upsertResult(result))
-  yield* Metric.update(Metrics.recordsPersisted, 1)
-  if (mayHaveDeadLetter(record.id)) {
-    yield* storeOp(store.resolveDeadLetter(record.id, result.analysis_metadata.processed_timestamp))
-  }
-  if (usage !== undefined) {
-    yield* Metric.update(Metrics.tokensIn, usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens)
-    yield* Metric.update(Metrics.tokensOut, usage.output_tokens)
-  }
-  return { _tag: "Persisted", sourceId: record.id, usage, cost: cost ?? 0 } satisfies Outcome
 })
 
 export const addToTotals = (totals: TotalStats, b: BatchStats): TotalStats => ({
@@ -150,8 +154,6 @@ export const addToTotals = (totals: TotalStats, b: BatchStats): TotalStats => ({
   usage: addUsage(totals.usage, b.usage),
   estimated_cost_usd: totals.estimated_cost_usd + b.estimated_cost_usd
 })
-
-const isoNow = Clock.currentTimeMillis.pipe(Effect.map((ms) => new Date(ms).toISOString()))
 
 /**
  * One batch: up to `batchSize` source records after the checkpoint, analyzed with bounded
@@ -166,7 +168,8 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   const shutdown = yield* Shutdown
   const health = yield* JobHealth
   const backlog = yield* BacklogGauge
-  const startedMs = yield* Clock.currentTimeMillis
+  const clock = yield* Clock.Clock
+  const startedMs = clock.currentTimeMillisUnsafe()
   const startedAt = new Date(startedMs).toISOString()
 
   const previous = (yield* storeOp(jobs.load(settings.jobName))) ?? initialJobState(settings.jobName, new Date(startedMs))
@@ -174,6 +177,7 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   yield* Effect.annotateLogsScoped({ job: settings.jobName, iteration })
   const tracker = new CheckpointTracker(previous.last_processed_object_id)
   const totals = yield* Ref.make(noOutcomes)
+  const processRecord = yield* makeProcessRecord
 
   // Records after the checkpoint with an open dead letter (a re-run after --reset-state): only
   // those need resolving when they succeed. Past the cap, every success tries to resolve.
@@ -196,7 +200,12 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   let saving = false
   let dirty = false
   const saveCheckpoint = Effect.fnUntraced(function*(status: JobState["status"], once = false) {
-    state = { ...state, status, last_processed_object_id: tracker.current, last_updated: yield* isoNow }
+    state = {
+      ...state,
+      status,
+      last_processed_object_id: tracker.current,
+      last_updated: new Date(clock.currentTimeMillisUnsafe()).toISOString()
+    }
     yield* (once ? storeOpOnce : storeOp)(jobs.save(state))
     saved = state.last_processed_object_id
   })

@@ -4,7 +4,7 @@ import { RunFatal } from "../domain/Errors.ts"
 import type { BatchStats } from "../domain/JobState.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
 import { Settings } from "../services/Settings.ts"
-import { addOutcome, noOutcomes, processRecord } from "./Batch.ts"
+import { addOutcome, makeProcessRecord, noOutcomes } from "./Batch.ts"
 import { storeOp } from "./StoreOp.ts"
 import { formatBatchResults } from "./Reports.ts"
 
@@ -71,6 +71,7 @@ export const retryDeadLetters = Effect.fn("retryDeadLetters")(function*(selectio
   const open = yield* storeOp(store.listDeadLetters({ ...selection, status: "open" }))
   const ids = open.map((d) => d.source_object_id)
   if (ids.length > 0) yield* Effect.logInfo(`retrying ${ids.length} dead letter(s)`)
+  const processRecord = yield* makeProcessRecord
   const { outcomes, last } = yield* store.readByIds(ids).pipe(
     Stream.mapError((e) => new RunFatal({ message: `MongoDB read failed (${e.reason}): ${e.message}` })),
     // Every record here has an open dead letter, which a success resolves.
