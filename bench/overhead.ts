@@ -11,7 +11,7 @@ import { Mongo } from "../src/store/mongo/MongoClient.ts"
 import { MongoConversationStore } from "../src/store/mongo/MongoConversationStore.ts"
 import { MongoJobStateStore } from "../src/store/mongo/MongoJobStateStore.ts"
 import { Settings } from "../src/services/Settings.ts"
-import { conversationDoc, fixedScores, oid, records } from "../test/support/fixtures.ts"
+import { conversationDoc, fixedScores, oid, records, runServices } from "../test/support/fixtures.ts"
 import { benchSettings, log, type OpSummary, OpTimes, processCpuSeconds, quiet, round, timed } from "./support.ts"
 
 /** An analyzer that answers at once with a fixed value: what is left is the pipeline's own cost. */
@@ -47,7 +47,7 @@ export const runMemoryOverhead = async (options: { readonly records: number; rea
   log(`overhead (memory): ${options.records} records, batch ${options.batchSize}, concurrency ${options.concurrency}`)
   const store = makeMemoryStoreState(records(options.records))
   const { layer: settings } = benchSettings({ batchSize: options.batchSize, concurrency: options.concurrency, mongoUri: "memory" })
-  const layer = Layer.mergeAll(MemoryConversationStore.layer(store), MemoryJobStateStore.layer(), instantAnalyzer, settings)
+  const layer = Layer.mergeAll(runServices, MemoryConversationStore.layer(store), MemoryJobStateStore.layer(), instantAnalyzer, settings)
   const { value, seconds } = await timed(() => Effect.runPromise(drain.pipe(Effect.provide(layer), quiet)))
   if (store.results.size !== options.records) throw new Error(`memory overhead run persisted ${store.results.size} of ${options.records}`)
   return {
@@ -113,7 +113,8 @@ const timedStores = (times: OpTimes) =>
         upsertDeadLetter: (d) => times.effect("upsertDeadLetter", s.upsertDeadLetter(d)),
         resolveDeadLetter: (id, at) => times.effect("resolveDeadLetter", s.resolveDeadLetter(id, at)),
         listDeadLetters: (filter) => times.effect("listDeadLetters (open, per batch)", s.listDeadLetters(filter)),
-        counts: (after) => times.effect("counts (backlog gauge)", s.counts(after))
+        counts: (after) => times.effect("counts", s.counts(after)),
+        backlog: (after) => times.effect("backlog (gauge, in the background)", s.backlog(after))
       })
     })
   ).pipe(
@@ -157,7 +158,7 @@ export const runPipelineOnMongo = async (options: {
     const { batches, processed } = yield* drain
     return { batches, processed, seconds: (performance.now() - start) / 1000, ...cpu() }
   })
-  const run = await Effect.runPromise(program.pipe(Effect.provide(Layer.mergeAll(stores, instantAnalyzer).pipe(Layer.provideMerge(settingsLayer))), quiet))
+  const run = await Effect.runPromise(program.pipe(Effect.provide(Layer.mergeAll(runServices, stores, instantAnalyzer).pipe(Layer.provideMerge(settingsLayer))), quiet))
   if (run.processed !== options.records) throw new Error(`pipeline processed ${run.processed} of ${options.records}`)
   return {
     records: run.processed,

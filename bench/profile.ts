@@ -1,6 +1,6 @@
 /**
  * CPU profile of the in-memory overhead run (instant analyzer, batch 1000, concurrency 8):
- * where the ~70 µs per record go. `node bench/profile.ts [records]`; prints the functions
+ * where the time per record goes. `node bench/profile.ts [records]`; prints the functions
  * with the most self time and the split by area; `--save FILE` keeps the .cpuprofile for
  * Chrome DevTools.
  */

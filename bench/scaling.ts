@@ -3,7 +3,7 @@ import { runBatch } from "../src/programs/Batch.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
 import { MemoryConversationStore, makeMemoryStoreState } from "../src/store/memory/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
-import { fixedScores, records } from "../test/support/fixtures.ts"
+import { fixedScores, records, runServices } from "../test/support/fixtures.ts"
 import { benchSettings, log, quiet, round, timed } from "./support.ts"
 
 export interface ScalingRow {
@@ -44,7 +44,7 @@ export const runScaling = async (options: {
     log(`scaling: ${options.records} records, analyzer ${options.analyzerMs} ms, concurrency ${concurrency}`)
     const store = makeMemoryStoreState(records(options.records))
     const { layer: settings } = benchSettings({ batchSize: options.records, concurrency, mongoUri: "memory" })
-    const layer = Layer.mergeAll(MemoryConversationStore.layer(store), MemoryJobStateStore.layer(), sleepingAnalyzer(options.analyzerMs), settings)
+    const layer = Layer.mergeAll(runServices, MemoryConversationStore.layer(store), MemoryJobStateStore.layer(), sleepingAnalyzer(options.analyzerMs), settings)
     const { value: batch, seconds } = await timed(() => Effect.runPromise(runBatch().pipe(Effect.provide(layer), quiet)))
     if (batch.records_persisted !== options.records || store.results.size !== options.records) {
       throw new Error(`scaling run at concurrency ${concurrency} persisted ${store.results.size} of ${options.records} records`)

@@ -26,7 +26,9 @@ import { type Env, type FlagValues, resolveSettings } from "./config/resolveSett
 import { loadGrades } from "./config/GradesFile.ts"
 import { loadAgentConfig } from "./config/Rubric.ts"
 import { flagHelp, type FlagScope, flagSettings, type SettingId, SETTINGS } from "./config/SettingsTable.ts"
-import { makeShutdown, Shutdown, type ShutdownSignal } from "./services/Shutdown.ts"
+import { Shutdown } from "./services/Shutdown.ts"
+import { JobHealth } from "./services/JobHealth.ts"
+import { BacklogGauge } from "./services/BacklogGauge.ts"
 
 const VERSION = "0.1.0"
 
@@ -147,7 +149,7 @@ let current: JobSettings | undefined
  * Resolves the settings, then runs `program` with logging, the stores and (when asked for)
  * the analyzer. Bad settings exit 2; run-fatal errors exit 1 with one line on stderr.
  */
-const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | Analyzer>(
+const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | Analyzer | JobHealth | BacklogGauge | Shutdown>(
   flags: FlagValues,
   /** `analyzer` may depend on the settings (the in-memory demo store needs one to score its samples). */
   options: { readonly analyzer: boolean | ((settings: JobSettings) => boolean); readonly health?: boolean },
@@ -166,9 +168,11 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
     const settingsLayer = Settings.layerValue(settings, agent)
     const services = Layer.mergeAll(
       storeLayer(settings),
-      (typeof options.analyzer === "function" ? options.analyzer(settings) : options.analyzer) ? analyzerLayer : Layer.succeed(Analyzer, Analyzer.of({ provider: "none", analyze: () => Effect.die("no analyzer in this command") }))
+      (typeof options.analyzer === "function" ? options.analyzer(settings) : options.analyzer) ? analyzerLayer : Layer.succeed(Analyzer, Analyzer.of({ provider: "none", analyze: () => Effect.die("no analyzer in this command") })),
+      JobHealth.layer,
+      BacklogGauge.layer
     ).pipe(Layer.provideMerge(settingsLayer))
-    return yield* (program as Effect.Effect<A, E, Settings | ConversationStore | JobStateStore | Analyzer>).pipe(
+    return yield* (program as Effect.Effect<A, E, Settings | ConversationStore | JobStateStore | Analyzer | JobHealth | BacklogGauge | Shutdown>).pipe(
       Effect.provide(
         options.health === true && settings.healthPort !== undefined
           ? healthLayer(settings.healthPort, settings.healthHost).pipe(Layer.provideMerge(services))
@@ -353,7 +357,7 @@ const presenter = CliOutput.layerPresenter({
  */
 export const cli = (
   argv: ReadonlyArray<string>,
-  options: { readonly env?: Env; readonly shutdown?: ShutdownSignal; readonly output?: Output } = {}
+  options: { readonly env?: Env; readonly shutdown?: Shutdown["Service"]; readonly output?: Output } = {}
 ): Effect.Effect<void, unknown> => {
   const env = options.env ?? process.env
   const output = options.output ?? processOutput
@@ -365,7 +369,7 @@ export const cli = (
   return Command.runWith(app, { version: VERSION })(normalizeArgv(argv)).pipe(
     Effect.provideService(InvocationEnv, env),
     Effect.provideService(InvocationArgv, argv),
-    options.shutdown !== undefined ? Effect.provideService(Shutdown, options.shutdown) : (e) => e,
+    options.shutdown !== undefined ? Effect.provideService(Shutdown, options.shutdown) : Effect.provideServiceEffect(Shutdown, Shutdown.make),
     Effect.provideService(InvocationOutput, output),
     Effect.provideService(Console.Console, console),
     Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: definedOnly(env) }))),
@@ -387,8 +391,8 @@ export const runCli = async (argv: ReadonlyArray<string>, options: { readonly en
  * status `stopped`, exit 0. A second signal exits at once (the checkpoint rule keeps that safe).
  */
 export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)): void => {
-  const shutdown = makeShutdown()
-  const fiber = Effect.runFork(cli(argv, { shutdown: shutdown.signal }))
+  const shutdown = Effect.runSync(Shutdown.make)
+  const fiber = Effect.runFork(cli(argv, { shutdown }))
   let signals = 0
   let graceTimer: NodeJS.Timeout | undefined
   const onSignal = (signal: NodeJS.Signals) => {
@@ -399,7 +403,7 @@ export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)): void 
     }
     const graceMs = current?.shutdownGraceMs ?? 30_000
     process.stderr.write(`${signal}: finishing records in flight (up to ${graceMs / 1000} s), then stopping; send it again to exit now\n`)
-    shutdown.request()
+    Effect.runSync(shutdown.request)
     graceTimer = setTimeout(() => fiber.interruptUnsafe(), graceMs)
     graceTimer.unref()
   }
@@ -409,7 +413,7 @@ export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)): void 
     clearTimeout(graceTimer)
     process.removeListener("SIGINT", onSignal)
     process.removeListener("SIGTERM", onSignal)
-    process.exitCode = exitCodeOf(exit, shutdown.signal.isRequested())
+    process.exitCode = exitCodeOf(exit, Effect.runSync(shutdown.isRequested))
   })
 }
 

@@ -164,7 +164,7 @@ describe("AnthropicAnalyzer errors", () => {
       assert.strictEqual(e.severity, severity)
       assert.strictEqual(e.status, reply.status)
       assert.strictEqual(e.retryAfterMs, wait)
-      assert.include(e.message, (reply.body as any).error.message.replace(KEY, "<redacted>"), "the provider's words are kept")
+      assert.include(e.message, (reply.body as any).error.message.replace(KEY, "***"), "the provider's words are kept")
       assert.notInclude(e.message, KEY)
       assert.strictEqual(fake.requests.length, 1, "the SDK does not retry")
     }))

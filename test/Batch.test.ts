@@ -1,16 +1,17 @@
+import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
-import { runBatch } from "../src/programs/Batch.ts"
+import { addOutcome, noOutcomes, type Outcome, runBatch } from "../src/programs/Batch.ts"
 import { resetState } from "../src/programs/Stats.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
 import { ConversationStore } from "../src/services/ConversationStore.ts"
+import { JobHealth } from "../src/services/JobHealth.ts"
 import { makeMemoryConversationStore } from "../src/store/memory/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
-import { makeShutdown, Shutdown } from "../src/services/Shutdown.ts"
-import { fixedScores, memoryWorld, oid, prng, records, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
-
+import { Shutdown } from "../src/services/Shutdown.ts"
+import { fixedScores, memoryWorld, oid, prng, records, REPO_ROOT, runServices, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
 
 const JOB = "conversation_performance_analysis"
 
@@ -30,7 +31,7 @@ describe("runBatch", () => {
             ? { scores: fixedScores, model: "m", usage: undefined, rationale, evidenceDropped: 2 }
             : { scores: fixedScores, model: "m", usage: undefined })
       }))
-      yield* runBatch().pipe(Effect.provide(Layer.mergeAll(world.layer, analyzer, testSettings({ batchSize: 10 }))))
+      yield* runBatch().pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer, testSettings({ batchSize: 10 }))))
       const withRationale = world.store.results.get(oid(0))!
       assert.deepStrictEqual(withRationale.analysis_rationale, rationale)
       assert.strictEqual(withRationale.analysis_metadata.evidence_dropped, 2)
@@ -52,7 +53,7 @@ describe("runBatch", () => {
           Effect.sleep(delays[Number.parseInt(c.sourceId.slice(8), 16)]!).pipe(Effect.as(fixedScores))
         )
         const fiber = yield* runBatch().pipe(
-          Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({ batchSize: 100, concurrency }))),
+          Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({ batchSize: 100, concurrency }))),
           Effect.forkChild
         )
         yield* TestClock.adjust(60_000)
@@ -75,7 +76,7 @@ describe("runBatch", () => {
           Effect.sleep(delays[Number.parseInt(c.sourceId.slice(8), 16)]!).pipe(Effect.as(fixedScores))
         )
         const fiber = yield* runBatch().pipe(
-          Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({ batchSize: 100, concurrency: 8 }))),
+          Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({ batchSize: 100, concurrency: 8 }))),
           Effect.forkChild
         )
         yield* TestClock.adjust(Math.floor(rand() * 3000))
@@ -88,7 +89,7 @@ describe("runBatch", () => {
         }
         // A second run finishes the rest: every record exactly once.
         const rerun = yield* runBatch().pipe(
-          Effect.provide(Layer.mergeAll(world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings({ batchSize: 100 })))
+          Effect.provide(Layer.mergeAll(runServices, world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings({ batchSize: 100 })))
         )
         assert.strictEqual(world.store.results.size, n, `seed ${seed}`)
         assert.strictEqual(rerun.last_processed_id, oid(n - 1))
@@ -100,7 +101,7 @@ describe("runBatch", () => {
       const world = memoryWorld(records(1))
       const analyzer = scriptedAnalyzer(() => Effect.fail(new AnalyzerError({ reason: "Overloaded", message: "overloaded", status: 529 })))
       const fiber = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings())),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())),
         Effect.forkChild
       )
       yield* TestClock.adjust(0)
@@ -135,7 +136,7 @@ describe("runBatch", () => {
         call < 3 ? Effect.fail(new AnalyzerError({ reason: "Timeout", message: "timed out" })) : Effect.succeed(fixedScores)
       )
       const fiber = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({}, { retry: { baseDelayMs: 100, maxRetries: 3 } }))),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({}, { retry: { baseDelayMs: 100, maxRetries: 3 } }))),
         Effect.forkChild
       )
       yield* TestClock.adjust(299)
@@ -155,7 +156,7 @@ describe("runBatch", () => {
           : Effect.succeed(fixedScores)
       )
       const fiber = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings())),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())),
         Effect.forkChild
       )
       yield* TestClock.adjust(29_999)
@@ -176,7 +177,7 @@ describe("runBatch", () => {
           : Effect.succeed(fixedScores)
       )
       const fiber = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings())),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())),
         Effect.forkChild
       )
       yield* TestClock.adjust(5_000)
@@ -198,7 +199,7 @@ describe("runBatch", () => {
           : Effect.succeed(fixedScores)
       )
       const exit = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({ concurrency: 1 }))),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({ concurrency: 1 }))),
         Effect.exit
       )
       assert.isTrue(Exit.isFailure(exit))
@@ -220,7 +221,7 @@ describe("runBatch", () => {
       ]
       const world = memoryWorld([...records(3), ...bad])
       const analyzer = scriptedAnalyzer(() => Effect.succeed(fixedScores))
-      const stats = yield* runBatch().pipe(Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings())))
+      const stats = yield* runBatch().pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())))
       assert.strictEqual(stats.records_processed, 8)
       assert.strictEqual(stats.records_persisted, 3)
       assert.strictEqual(stats.errors, 5)
@@ -237,7 +238,7 @@ describe("runBatch", () => {
   it.effect("reset-state then a re-run gives the same result count (no duplicates) and resolves nothing twice", () =>
     Effect.gen(function*() {
       const world = memoryWorld(records(25))
-      const layer = Layer.mergeAll(world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings({ batchSize: 10 }))
+      const layer = Layer.mergeAll(runServices, world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings({ batchSize: 10 }))
       for (let i = 0; i < 3; i++) yield* runBatch().pipe(Effect.provide(layer))
       assert.strictEqual(world.store.results.size, 25)
       yield* resetState().pipe(Effect.provide(layer))
@@ -254,7 +255,7 @@ describe("runBatch", () => {
       const analyzer = scriptedAnalyzer(() =>
         fail ? Effect.fail(new AnalyzerError({ reason: "NotFound", message: "model not found", status: 404 })) : Effect.succeed(fixedScores)
       )
-      const layer = Layer.mergeAll(world.layer, analyzer.layer, testSettings())
+      const layer = Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())
       yield* runBatch().pipe(Effect.provide(layer))
       assert.strictEqual(world.store.deadLetters.get(oid(0))?.status, "open")
       fail = false
@@ -276,6 +277,7 @@ describe("runBatch and open dead letters", () => {
         resolveDeadLetter: (id, at) => Effect.sync(() => resolveCalls.push(id)).pipe(Effect.andThen(memory.resolveDeadLetter(id, at)))
       })
       const layer = Layer.mergeAll(
+        runServices,
         counting,
         MemoryJobStateStore.layer(world.states),
         scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer,
@@ -307,20 +309,137 @@ describe("runBatch and a stop request", () => {
   it.effect("takes no new record after the request; the ones in flight finish; status stopped", () =>
     Effect.gen(function*() {
       const world = memoryWorld(records(10))
-      const shutdown = makeShutdown()
+      const shutdown = yield* Shutdown.make
       const analyzer = scriptedAnalyzer(() => Effect.sleep(1_000).pipe(Effect.as(fixedScores)))
       const fiber = yield* runBatch().pipe(
-        Effect.provideService(Shutdown, shutdown.signal),
-        Effect.provide(Layer.mergeAll(world.layer, analyzer.layer, testSettings({ concurrency: 2 }))),
+        Effect.provideService(Shutdown, shutdown),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({ concurrency: 2 }))),
         Effect.forkChild
       )
       yield* TestClock.adjust(500)
-      shutdown.request()
+      yield* shutdown.request
       yield* TestClock.adjust(5_000)
       const stats = yield* Fiber.join(fiber)
       assert.strictEqual(analyzer.calls.size, 2)
       assert.strictEqual(stats.records_persisted, 2)
       assert.strictEqual(world.states.get(JOB)?.status, "stopped")
       assert.strictEqual(world.states.get(JOB)?.last_processed_object_id, oid(1))
+    }))
+})
+
+describe("runBatch and the run's own services", () => {
+  const fatalAnalyzer = () =>
+    scriptedAnalyzer(() => Effect.fail(new AnalyzerError({ reason: "Unauthorized", message: "invalid x-api-key", status: 401 })))
+
+  it.effect("a run-fatal batch marks its own run unhealthy; a second run in the same process starts healthy", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(3))
+      const first = yield* Effect.gen(function*() {
+        const health = yield* JobHealth
+        const exit = yield* Effect.exit(runBatch())
+        return { exit, fatal: yield* health.fatal }
+      }).pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, fatalAnalyzer().layer, testSettings())))
+      assert.isTrue(Exit.isFailure(first.exit))
+      assert.include(first.fatal ?? "", "invalid x-api-key")
+
+      const second = yield* Effect.gen(function*() {
+        const health = yield* JobHealth
+        const before = yield* health.fatal
+        yield* runBatch()
+        return { before, after: yield* health.fatal }
+      }).pipe(
+        Effect.provide(Layer.mergeAll(runServices, world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings()))
+      )
+      assert.isUndefined(second.before, "the first run's failure is not the second run's")
+      assert.isUndefined(second.after)
+      assert.strictEqual(world.store.results.size, 3)
+    }))
+
+  it.effect("a successful batch clears its run's fatal mark", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(2))
+      let fail = true
+      const analyzer = scriptedAnalyzer(() =>
+        fail ? Effect.fail(new AnalyzerError({ reason: "Unauthorized", message: "invalid x-api-key", status: 401 })) : Effect.succeed(fixedScores)
+      )
+      yield* Effect.gen(function*() {
+        const health = yield* JobHealth
+        yield* Effect.exit(runBatch())
+        assert.isDefined(yield* health.fatal)
+        fail = false
+        yield* runBatch()
+        assert.isUndefined(yield* health.fatal)
+      }).pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())))
+    }))
+
+  it.effect("a stop requested in one run does not stop the next one", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(4))
+      const analyzer = scriptedAnalyzer(() => Effect.succeed(fixedScores))
+      const stopped = yield* Effect.gen(function*() {
+        yield* (yield* Shutdown).request
+        return yield* runBatch()
+      }).pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())))
+      assert.strictEqual(stopped.records_processed, 0)
+      assert.strictEqual(world.states.get(JOB)?.status, "stopped")
+
+      const next = yield* runBatch().pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())))
+      assert.strictEqual(next.records_processed, 4)
+      assert.strictEqual(world.states.get(JOB)?.status, "completed")
+    }))
+})
+
+describe("batch statistics", () => {
+  const usage = { input_tokens: 1000, output_tokens: 200, cache_creation_input_tokens: 50, cache_read_input_tokens: 3000 }
+
+  it("add up the records' outcomes", () => {
+    const outcomes: Array<Outcome> = [
+      { _tag: "Persisted", sourceId: oid(0), usage, cost: 0.25 },
+      { _tag: "DeadLettered", sourceId: oid(1) },
+      { _tag: "Persisted", sourceId: oid(2), usage: undefined, cost: 0 },
+      { _tag: "Persisted", sourceId: oid(3), usage, cost: 0.5 }
+    ]
+    const totals = outcomes.reduce(addOutcome, noOutcomes)
+    assert.deepStrictEqual(totals, {
+      records_processed: 4,
+      records_analyzed: 3,
+      records_persisted: 3,
+      errors: 1,
+      usage: { input_tokens: 2000, output_tokens: 400, cache_creation_input_tokens: 100, cache_read_input_tokens: 6000 },
+      estimated_cost_usd: 0.75
+    })
+  })
+
+  it.effect("of a batch are folded from each record's outcome, with the model's usage and cost", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld([...records(4), { id: oid(50), doc: {} }])
+      const analyzer = Layer.succeed(
+        Analyzer,
+        Analyzer.of({
+          provider: "priced",
+          analyze: (c) =>
+            c.sourceId === oid(2)
+              ? Effect.fail(new AnalyzerError({ reason: "BadRequest", message: "prompt too long", status: 400 }))
+              : Effect.succeed({ scores: fixedScores, model: "claude-sonnet-4-6", usage })
+        })
+      )
+      const settings = testSettings({ config: path.join(REPO_ROOT, "config/periodic_job_config.yaml"), batchSize: 100 as never })
+      const stats = yield* runBatch().pipe(Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer, settings)))
+      assert.deepStrictEqual(
+        [stats.records_processed, stats.records_analyzed, stats.records_persisted, stats.errors, stats.last_processed_id],
+        [5, 3, 3, 2, oid(50)]
+      )
+      assert.deepStrictEqual(stats.usage, {
+        input_tokens: 3000,
+        output_tokens: 600,
+        cache_creation_input_tokens: 150,
+        cache_read_input_tokens: 9000
+      })
+      // claude-sonnet-4-6 at $3 / $15 / $3.75 / $0.30 per million tokens
+      assert.closeTo(stats.estimated_cost_usd, 3 * (1000 * 3 + 200 * 15 + 50 * 3.75 + 3000 * 0.3) / 1e6, 1e-12)
+      const state = world.states.get(JOB)!
+      assert.deepStrictEqual(state.data.batch_stats, stats)
+      assert.strictEqual(state.data.total_stats.records_persisted, 3)
+      assert.strictEqual(state.data.total_stats.errors, 2)
     }))
 })

@@ -6,7 +6,7 @@ import { StoreError } from "../src/domain/Errors.ts"
 import * as Metrics from "../src/services/Metrics.ts"
 import { ConversationStore } from "../src/services/ConversationStore.ts"
 import { HealthServer } from "../src/ops/HealthServer.ts"
-import { JobHealth, type JobHealthState } from "../src/services/JobHealth.ts"
+import { JobHealth } from "../src/services/JobHealth.ts"
 import {
   MemoryConversationStore,
   makeMemoryConversationStore,
@@ -25,19 +25,23 @@ const request = (url: string, init?: RequestInit) =>
     return { status: r.status, contentType: r.headers.get("content-type"), body: await r.text() }
   })
 
-/** Runs `f` against a server on a free loopback port, stopped when `f` ends. */
+/** Runs `f` against a server on a free loopback port, stopped when `f` ends; a fresh (healthy) `JobHealth` unless one is given. */
 const withServer = <A, E, R>(
   f: (url: string) => Effect.Effect<A, E, R>,
-  store: Layer.Layer<ConversationStore> = MemoryConversationStore.layer()
+  store: Layer.Layer<ConversationStore> = MemoryConversationStore.layer(),
+  health?: JobHealth["Service"]
 ) =>
   Effect.flatMap(HealthServer, (server) => f(server.url)).pipe(
-    Effect.provide(HealthServer.layerWithAddress({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(store)))
+    Effect.provide(HealthServer.layerWithAddress({ port: 0, host: "127.0.0.1" }).pipe(
+      Layer.provide(Layer.merge(store, health === undefined ? JobHealth.layer : Layer.succeed(JobHealth, health)))
+    ))
   )
 
 const storeWithPing = (ping: ConversationStore["Service"]["ping"]) =>
   Layer.succeed(ConversationStore, { ...makeMemoryConversationStore(makeMemoryStoreState()), ping })
 
-const health = (fatal: string | undefined): JobHealthState => ({ fatal, lastSuccessAt: undefined })
+/** The health of a run whose last batch ended run-fatally. */
+const failedHealth = (fatal: string) => Effect.tap(JobHealth.make, (health) => health.batchFailed(fatal))
 
 interface Sample {
   readonly name: string
@@ -149,7 +153,7 @@ describe("HealthServer", () => {
 
   it.effect("/ready is 503 with the fatal message while the last batch ended run-fatally, 200 once it is cleared", () =>
     Effect.gen(function*() {
-      const state = health("AnalyzerError: invalid x-api-key")
+      const health = yield* failedHealth("AnalyzerError: invalid x-api-key")
       yield* withServer((url) =>
         Effect.gen(function*() {
           const failed = yield* request(`${url}/ready`)
@@ -158,24 +162,25 @@ describe("HealthServer", () => {
             status: "not ready",
             reason: "last batch ended run-fatally: AnalyzerError: invalid x-api-key"
           })
-          state.fatal = undefined
+          yield* health.batchSucceeded
           assert.strictEqual((yield* request(`${url}/ready`)).status, 200)
-        })
-      ).pipe(Effect.provideService(JobHealth, state))
+        }), MemoryConversationStore.layer(), health)
     }))
 
   it.effect("/ready gives both reasons when the store is down and the last batch failed", () =>
-    withServer(
-      (url) =>
-        Effect.gen(function*() {
-          const reply = yield* request(`${url}/ready`)
-          assert.strictEqual(reply.status, 503)
-          const reason: string = JSON.parse(reply.body).reason
-          assert.include(reason, "server selection timed out")
-          assert.include(reason, "store gone")
-        }),
-      storeWithPing(Effect.fail(new StoreError({ reason: "Timeout", operation: "ping", message: "server selection timed out" })))
-    ).pipe(Effect.provideService(JobHealth, health("store gone"))))
+    Effect.flatMap(failedHealth("store gone"), (health) =>
+      withServer(
+        (url) =>
+          Effect.gen(function*() {
+            const reply = yield* request(`${url}/ready`)
+            assert.strictEqual(reply.status, 503)
+            const reason: string = JSON.parse(reply.body).reason
+            assert.include(reason, "server selection timed out")
+            assert.include(reason, "store gone")
+          }),
+        storeWithPing(Effect.fail(new StoreError({ reason: "Timeout", operation: "ping", message: "server selection timed out" }))),
+        health
+      )))
 
   it.effect("/metrics serves the job's metrics in Prometheus text format", () =>
     withServer((url) =>
@@ -265,7 +270,7 @@ describe("HealthServer", () => {
     Effect.gen(function*() {
       const port = yield* Effect.promise(() => freePort())
       const reply = yield* request(`http://127.0.0.1:${port}/health`).pipe(
-        Effect.provide(HealthServer.layer({ port, host: "127.0.0.1" }).pipe(Layer.provide(MemoryConversationStore.layer())))
+        Effect.provide(HealthServer.layer({ port, host: "127.0.0.1" }).pipe(Layer.provide(Layer.merge(MemoryConversationStore.layer(), JobHealth.layer))))
       )
       assert.strictEqual(reply.status, 200)
     }))
@@ -275,7 +280,7 @@ describe("HealthServer", () => {
       Effect.gen(function*() {
         const port = Number(new URL(url).port)
         const error = yield* Effect.flip(
-          Effect.provide(Effect.void, HealthServer.layer({ port, host: "127.0.0.1" }).pipe(Layer.provide(MemoryConversationStore.layer())))
+          Effect.provide(Effect.void, HealthServer.layer({ port, host: "127.0.0.1" }).pipe(Layer.provide(Layer.merge(MemoryConversationStore.layer(), JobHealth.layer))))
         )
         assert.strictEqual(error._tag, "HealthServerError")
         assert.strictEqual(error.message, `the health server cannot listen on 127.0.0.1:${port} (EADDRINUSE)`)

@@ -4,6 +4,7 @@ import { TestClock } from "effect/testing"
 import type { Lease } from "../src/domain/Lease.ts"
 import { withLease } from "../src/programs/Lease.ts"
 import { MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
+import { Shutdown } from "../src/services/Shutdown.ts"
 import { testSettings } from "./support/fixtures.ts"
 
 const JOB = "conversation_performance_analysis"
@@ -20,14 +21,14 @@ describe("withLease", () => {
           Effect.andThen(Effect.sync(() => log.push(`${name} end`)))
         )
       const a = yield* withLease(work("a"), { wait: true }).pipe(
-        Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "a", leaseTtlMs: 30_000 }))),
+        Effect.provide(Layer.mergeAll(store, Shutdown.layer, testSettings({}, { instanceId: "a", leaseTtlMs: 30_000 }))),
         Effect.forkChild
       )
       // The lease is looked at again after a one-second settle before work starts.
       yield* TestClock.adjust(1_000)
       assert.deepStrictEqual(log, ["a start"])
       const b = yield* withLease(work("b"), { wait: true }).pipe(
-        Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "b", leaseTtlMs: 30_000 }))),
+        Effect.provide(Layer.mergeAll(store, Shutdown.layer, testSettings({}, { instanceId: "b", leaseTtlMs: 30_000 }))),
         Effect.forkChild
       )
       yield* TestClock.adjust(5_000)
@@ -53,14 +54,14 @@ describe("withLease", () => {
       const leases = new Map<string, Lease>([[JOB, { owner: "dead", acquired_at: "1970-01-01T00:00:00.000Z", expires_at: "1970-01-01T00:01:00.000Z" }]])
       const store = MemoryJobStateStore.layer(new Map(), leases)
       const refused = yield* withLease(Effect.void, { wait: false }).pipe(
-        Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "me" }))),
+        Effect.provide(Layer.mergeAll(store, Shutdown.layer, testSettings({}, { instanceId: "me" }))),
         Effect.exit
       )
       assert.isTrue(Exit.isFailure(refused))
       assert.include(String(Exit.isFailure(refused) ? refused.cause : ""), "dead")
       let ran = false
       const fiber = yield* withLease(Effect.sync(() => (ran = true)), { wait: true }).pipe(
-        Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "me" }))),
+        Effect.provide(Layer.mergeAll(store, Shutdown.layer, testSettings({}, { instanceId: "me" }))),
         Effect.forkChild
       )
       yield* TestClock.adjust(59_000)
@@ -77,7 +78,7 @@ describe("withLease", () => {
       const leases = new Map<string, Lease>()
       const store = MemoryJobStateStore.layer(new Map(), leases)
       const fiber = yield* withLease(Effect.never, { wait: true }).pipe(
-        Effect.provide(Layer.merge(store, testSettings({}, { instanceId: "me", leaseTtlMs: 30_000 }))),
+        Effect.provide(Layer.mergeAll(store, Shutdown.layer, testSettings({}, { instanceId: "me", leaseTtlMs: 30_000 }))),
         Effect.forkChild
       )
       yield* TestClock.adjust(1_000)

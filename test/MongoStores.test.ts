@@ -22,15 +22,8 @@ import { ConversationStore } from "../src/services/ConversationStore.ts"
 import { JobStateStore } from "../src/services/JobStateStore.ts"
 import { describeUri, Mongo } from "../src/store/mongo/MongoClient.ts"
 import { MongoConversationStore } from "../src/store/mongo/MongoConversationStore.ts"
-import {
-  isDuplicateKey,
-  isNotImplemented,
-  isUnauthorized,
-  redactUri,
-  scrub,
-  toStoreError,
-  uriSecrets
-} from "../src/store/mongo/errors.ts"
+import { redactUri, scrub } from "../src/domain/Text.ts"
+import { isDuplicateKey, isNotImplemented, isUnauthorized, toStoreError, uriSecrets } from "../src/store/mongo/errors.ts"
 import { MongoJobStateStore } from "../src/store/mongo/MongoJobStateStore.ts"
 import { freshMongo, insertSources, mongoStores } from "./contract/mongoHarness.ts"
 import { resultFor } from "./contract/storeContract.ts"

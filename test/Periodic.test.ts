@@ -2,8 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { runPeriodic } from "../src/programs/Periodic.ts"
-import { makeShutdown, Shutdown } from "../src/services/Shutdown.ts"
-import { fixedScores, memoryWorld, records, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
+import { Shutdown } from "../src/services/Shutdown.ts"
+import { fixedScores, memoryWorld, records, runServices, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
 
 const JOB = "conversation_performance_analysis"
 
@@ -15,6 +15,7 @@ describe("runPeriodic", () => {
     Effect.gen(function*() {
       const world = memoryWorld(records(25))
       const layer = Layer.mergeAll(
+        runServices,
         world.layer,
         scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer,
         testSettings({ batchSize: 10, interval: 5, maxIterations: 4 })
@@ -38,14 +39,14 @@ describe("runPeriodic", () => {
   it.effect("a stop request ends the wait between batches at once", () =>
     Effect.gen(function*() {
       const world = memoryWorld(records(3))
-      const shutdown = makeShutdown()
+      const shutdown = yield* Shutdown.make
       const fiber = yield* runPeriodic().pipe(
-        Effect.provideService(Shutdown, shutdown.signal),
-        Effect.provide(Layer.mergeAll(world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings({ interval: 60 }))),
+        Effect.provideService(Shutdown, shutdown),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer, testSettings({ interval: 60 }))),
         Effect.forkChild
       )
       yield* TestClock.adjust(1_000)
-      shutdown.request()
+      yield* shutdown.request
       yield* TestClock.adjust(0)
       const totals = yield* Fiber.join(fiber)
       assert.strictEqual(totals.batches, 1)

@@ -106,7 +106,10 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
   message: Schema.String
 }) {}
 
-/** Something that stops the whole run (exit code 1). Carries the error that caused it. */
+/**
+ * Something that stops the whole run (exit code 1). Its message says what failed and why (the
+ * store's or provider's words included); `sourceId` names the record being processed, if any.
+ */
 export class RunFatal extends Schema.TaggedError<RunFatal>()("RunFatal", {
   message: Schema.String,
   sourceId: Schema.optionalKey(Schema.String)

@@ -105,7 +105,19 @@ export const sourceTimestamp = (conversation: Conversation): Date => {
   return earliest === undefined ? objectIdTime(conversation.sourceId) : new Date(earliest)
 }
 
-const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z")
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`)
+
+/**
+ * `2024-01-01T10:00:00Z`: ISO 8601 to the second. Formatted by hand, twice as fast as
+ * `toISOString` (every result needs two); years outside 1000-9999 take the long way.
+ */
+export const isoSeconds = (d: Date): string => {
+  const year = d.getUTCFullYear()
+  if (!(year >= 1000 && year <= 9999)) return d.toISOString().replace(/\.\d{3}Z$/, "Z")
+  return `${year}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}T${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${
+    pad2(d.getUTCSeconds())
+  }Z`
+}
 
 /** Everything in a result that is computed in code; only `scores` come from an analyzer. */
 export const buildResult = (
@@ -176,5 +188,8 @@ export const buildResult = (
   }
 }
 
-const pick = <K extends string>(values: Readonly<Record<K, number>>, keys: ReadonlyArray<K>): Record<string, number> =>
-  Object.fromEntries(keys.map((k) => [k, round(values[k], 1)]))
+const pick = <K extends string>(values: Readonly<Record<K, number>>, keys: ReadonlyArray<K>): Record<string, number> => {
+  const picked: Record<string, number> = {}
+  for (const k of keys) picked[k] = round(values[k], 1)
+  return picked
+}

@@ -1,7 +1,8 @@
 import { Effect, Schema, SchemaIssue } from "effect"
+import { InvalidSourceDocument } from "./Errors.ts"
+import { truncate } from "./Text.ts"
 
 const formatIssue = SchemaIssue.makeFormatterDefault()
-import { InvalidSourceDocument } from "./Errors.ts"
 
 /** A source document as read from `sentiment_analysis`: its `_id` as 24-char lowercase hex, and the raw body. */
 export interface SourceRecord {
@@ -117,8 +118,6 @@ export const decodeConversation = (record: SourceRecord): Effect.Effect<Conversa
       }
     })
   )
-
-export const truncate = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 1)}…`)
 
 /** The creation time encoded in an ObjectId's first four bytes. */
 export const objectIdTime = (hex: string): Date => new Date(Number.parseInt(hex.slice(0, 8), 16) * 1000)

@@ -49,12 +49,13 @@ const json = (body: unknown, status = 200) => HttpServerResponse.jsonUnsafe(body
 
 const routes = HttpRouter.use(Effect.fnUntraced(function*(router) {
   const store = yield* ConversationStore
+  const health = yield* JobHealth
 
   const ready = Effect.gen(function*() {
     const reasons: Array<string> = []
     const ping = yield* store.ping.pipe(Effect.timeout(`${READY_TIMEOUT_SECONDS} seconds`), Effect.exit)
     if (Exit.isFailure(ping)) reasons.push(pingFailure(ping.cause))
-    const { fatal } = yield* JobHealth
+    const fatal = yield* health.fatal
     if (fatal !== undefined) reasons.push(`last batch ended run-fatally: ${fatal}`)
     return reasons.length === 0 ? json({ status: "ready" }) : json({ status: "not ready", reason: reasons.join("; ") }, 503)
   })
@@ -86,7 +87,7 @@ export class HealthServer extends Context.Service<HealthServer, {
   readonly url: string
 }>()("cpa/HealthServer") {
   /** Starts the server with the layer and stops it when the layer's scope closes. */
-  static readonly layerWithAddress = (options: HealthServerOptions): Layer.Layer<HealthServer, HealthServerError, ConversationStore> => {
+  static readonly layerWithAddress = (options: HealthServerOptions): Layer.Layer<HealthServer, HealthServerError, ConversationStore | JobHealth> => {
     const address = Layer.effect(HealthServer)(Effect.gen(function*() {
       const server = yield* HttpServer.HttpServer
       if (server.address._tag === "UnixPathAddress") return yield* Effect.die("the health server listens on TCP only")
@@ -102,6 +103,6 @@ export class HealthServer extends Context.Service<HealthServer, {
   }
 
   /** `layerWithAddress` for callers that do not need the address. */
-  static readonly layer = (options: HealthServerOptions): Layer.Layer<never, HealthServerError, ConversationStore> =>
+  static readonly layer = (options: HealthServerOptions): Layer.Layer<never, HealthServerError, ConversationStore | JobHealth> =>
     Layer.effectDiscard(Layer.build(HealthServer.layerWithAddress(options)))
 }

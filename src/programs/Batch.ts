@@ -1,13 +1,14 @@
-import { Clock, Duration, Effect, Metric, Stream } from "effect"
+import { Clock, Effect, Metric, Ref, Stream } from "effect"
 import { CheckpointTracker } from "../domain/Checkpoint.ts"
 import { estimateCost } from "../domain/Cost.ts"
 import type { ErrorReport } from "../domain/DeadLetter.ts"
-import { type RecordError, RunFatal, type StoreError } from "../domain/Errors.ts"
+import { type RecordError, RunFatal } from "../domain/Errors.ts"
 import { type BatchStats, emptyTotals, initialJobState, type JobState, type TotalStats } from "../domain/JobState.ts"
 import { addUsage, emptyUsage, type Usage } from "../domain/Kpi.ts"
 import { ANALYSIS_VERSION, buildResult } from "../domain/Result.ts"
 import { decodeConversation, type SourceRecord } from "../domain/Source.ts"
 import { Analyzer } from "../services/Analyzer.ts"
+import { BacklogGauge } from "../services/BacklogGauge.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
 import { JobHealth } from "../services/JobHealth.ts"
 import { JobStateStore } from "../services/JobStateStore.ts"
@@ -29,100 +30,122 @@ const errorReport = (error: RecordError, attempts: number): ErrorReport => ({
   attempts
 })
 
-type Outcome =
-  | { readonly _tag: "Persisted"; readonly usage: Usage | undefined; readonly cost: number }
-  | { readonly _tag: "DeadLettered"; readonly usage: undefined; readonly cost: number }
+/** How one record ended: its result stored (with the model's usage and cost), or a dead letter. */
+export type Outcome =
+  | { readonly _tag: "Persisted"; readonly sourceId: string; readonly usage: Usage | undefined; readonly cost: number }
+  | { readonly _tag: "DeadLettered"; readonly sourceId: string }
 
-interface Counters {
-  processed: number
-  analyzed: number
-  persisted: number
-  errors: number
-  usage: Usage
-  cost: number
+/** The part of a batch's statistics that its records' outcomes add up to. */
+export type OutcomeTotals = Pick<
+  BatchStats,
+  "records_processed" | "records_analyzed" | "records_persisted" | "errors" | "usage" | "estimated_cost_usd"
+>
+
+export const noOutcomes: OutcomeTotals = {
+  records_processed: 0,
+  records_analyzed: 0,
+  records_persisted: 0,
+  errors: 0,
+  usage: emptyUsage,
+  estimated_cost_usd: 0
 }
 
+/** Folds one record's outcome into the totals. A record is counted as analyzed once its result is stored. */
+export const addOutcome = (totals: OutcomeTotals, outcome: Outcome): OutcomeTotals =>
+  outcome._tag === "DeadLettered"
+    ? { ...totals, records_processed: totals.records_processed + 1, errors: totals.errors + 1 }
+    : {
+      ...totals,
+      records_processed: totals.records_processed + 1,
+      records_analyzed: totals.records_analyzed + 1,
+      records_persisted: totals.records_persisted + 1,
+      usage: outcome.usage === undefined ? totals.usage : addUsage(totals.usage, outcome.usage),
+      estimated_cost_usd: totals.estimated_cost_usd + outcome.cost
+    }
+
 /**
- * Runs one record through decode, analysis (with retries) and persistence. Ends in a stored
- * result or a dead letter; fails only with a run-fatal error.
+ * `processRecord` for the services of the run, looked up once rather than per record.
+ *
+ * processRecord runs one record through decode, analysis (with retries) and persistence. It
+ * ends in a stored result or a dead letter, which it returns, and fails only with a run-fatal
+ * error. It runs for every record, so it is untraced and only its failure paths log, naming
+ * the record themselves.
  */
-export const processRecord = Effect.fn("processRecord")(function*(
-  record: SourceRecord,
-  counters: Counters,
-  /** False when the record is known to have no open dead letter (saves a write per record). */
-  mayHaveDeadLetter: (id: string) => boolean = () => true
-) {
+export const makeProcessRecord = Effect.gen(function*() {
   const settings = yield* Settings
   const store = yield* ConversationStore
   const analyzer = yield* Analyzer
-  const now = () => Clock.currentTimeMillis.pipe(Effect.map((ms) => new Date(ms)))
+  const clock = yield* Clock.Clock
+  return Effect.fnUntraced(function*(
+    record: SourceRecord,
+    /** False when the record is known to have no open dead letter (saves a write per record). */
+    mayHaveDeadLetter: (id: string) => boolean
+  ): Effect.fn.Return<Outcome, RunFatal> {
+    const annotate = <A, E>(effect: Effect.Effect<A, E>) => Effect.annotateLogs(effect, { record: record.id })
 
-  const deadLetter = (error: RecordError, attempts: number) =>
-    Effect.gen(function*() {
-      const at = yield* now()
-      yield* Effect.logWarning(`dead-lettered after ${attempts} attempt(s): ${error._tag}: ${error.message}`)
-      yield* storeOp(store.upsertDeadLetter({
-        source_object_id: record.id,
-        job_name: settings.jobName,
-        analysis_version: ANALYSIS_VERSION,
-        error: errorReport(error, attempts),
-        failed_at: at.toISOString()
-      }))
-      counters.errors++
-      yield* Metric.update(Metrics.recordsDeadLettered, 1)
-      return { _tag: "DeadLettered", usage: undefined, cost: 0 } as Outcome
+    const deadLetter = (error: RecordError, attempts: number) =>
+      Effect.gen(function*() {
+        yield* Effect.logWarning(`dead-lettered after ${attempts} attempt(s): ${error._tag}: ${error.message}`)
+        yield* storeOp(store.upsertDeadLetter({
+          source_object_id: record.id,
+          job_name: settings.jobName,
+          analysis_version: ANALYSIS_VERSION,
+          error: errorReport(error, attempts),
+          failed_at: new Date(clock.currentTimeMillisUnsafe()).toISOString()
+        }))
+        yield* Metric.update(Metrics.recordsDeadLettered, 1)
+        return { _tag: "DeadLettered", sourceId: record.id } satisfies Outcome
+      }).pipe(annotate)
+
+    const decoded = yield* Effect.result(decodeConversation(record))
+    if (decoded._tag === "Failure") return yield* deadLetter(decoded.failure, 1)
+    const conversation = decoded.success
+
+    // One attempt, its latency measured when it succeeds.
+    const attempt = Effect.suspend(() => {
+      const start = clock.monotonicTimeNanosUnsafe()
+      return Effect.tap(
+        analyzer.analyze(conversation),
+        () => Metric.update(Metrics.analyzerLatency, Number(clock.monotonicTimeNanosUnsafe() - start) / 1e9)
+      )
     })
-
-  const decoded = yield* Effect.result(decodeConversation(record))
-  if (decoded._tag === "Failure") return yield* deadLetter(decoded.failure, 1)
-  const conversation = decoded.success
-
-  const analysis = yield* withRetry(
-    analyzer.analyze(conversation).pipe(
-      Effect.timed,
-      Effect.tap(([d]) => Metric.update(Metrics.analyzerLatency, Duration.toMillis(d) / 1000)),
-      Effect.map(([, a]) => a)
-    ),
-    settings.retry,
-    (error, attempt) => Effect.logInfo(`attempt ${attempt} failed (${error._tag}: ${error.message}); retrying`)
-  ).pipe(Effect.result)
-  if (analysis._tag === "Failure") {
-    const { attempts, error } = analysis.failure
-    if (error.severity === "fatal") {
-      return yield* new RunFatal({ message: `${analyzer.provider}: ${error.message}`, sourceId: record.id })
+    const analysis = yield* withRetry(
+      attempt,
+      settings.retry,
+      (error, n) => annotate(Effect.logInfo(`attempt ${n} failed (${error._tag}: ${error.message}); retrying`))
+    ).pipe(Effect.result)
+    if (analysis._tag === "Failure") {
+      const { attempts, error } = analysis.failure
+      if (error.severity === "fatal") {
+        return yield* new RunFatal({ message: `${analyzer.provider}: ${error.message}`, sourceId: record.id })
+      }
+      return yield* deadLetter(error, attempts)
     }
-    return yield* deadLetter(error, attempts)
-  }
-  const { evidenceDropped, model, rationale, scores, usage } = analysis.success
-  counters.analyzed++
-  yield* Metric.update(Metrics.recordsAnalyzed, 1)
-  const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices) : undefined
-  const result = buildResult(conversation, scores, settings.agent.weights, {
-    model,
-    usage,
-    costUsd: cost,
-    processedAt: yield* now(),
-    jobName: settings.jobName,
-    rationale,
-    evidenceDropped
+    const { evidenceDropped, model, rationale, scores, usage } = analysis.success
+    yield* Metric.update(Metrics.recordsAnalyzed, 1)
+    const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices) : undefined
+    const result = buildResult(conversation, scores, settings.agent.weights, {
+      model,
+      usage,
+      costUsd: cost,
+      processedAt: new Date(clock.currentTimeMillisUnsafe()),
+      jobName: settings.jobName,
+      rationale,
+      evidenceDropped
+    })
+    if (evidenceDropped !== undefined && evidenceDropped > 0) yield* Metric.update(Metrics.evidenceDropped, evidenceDropped)
+    yield* storeOp(store.upsertResult(result))
+    yield* Metric.update(Metrics.recordsPersisted, 1)
+    if (mayHaveDeadLetter(record.id)) {
+      yield* storeOp(store.resolveDeadLetter(record.id, result.analysis_metadata.processed_timestamp))
+    }
+    if (usage !== undefined) {
+      yield* Metric.update(Metrics.tokensIn, usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens)
+      yield* Metric.update(Metrics.tokensOut, usage.output_tokens)
+    }
+    return { _tag: "Persisted", sourceId: record.id, usage, cost: cost ?? 0 } satisfies Outcome
   })
-  if (evidenceDropped !== undefined && evidenceDropped > 0) yield* Metric.update(Metrics.evidenceDropped, evidenceDropped)
-  yield* storeOp(store.upsertResult(result))
-  counters.persisted++
-  yield* Metric.update(Metrics.recordsPersisted, 1)
-  if (mayHaveDeadLetter(record.id)) {
-    yield* storeOp(store.resolveDeadLetter(record.id, result.analysis_metadata.processed_timestamp))
-  }
-  if (usage !== undefined) {
-    counters.usage = addUsage(counters.usage, usage)
-    yield* Metric.update(Metrics.tokensIn, usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens)
-    yield* Metric.update(Metrics.tokensOut, usage.output_tokens)
-  }
-  counters.cost += cost ?? 0
-  return { _tag: "Persisted", usage, cost: cost ?? 0 } as Outcome
-}, (effect, record) => Effect.annotateLogs(effect, { record: record.id }))
-
-export const newCounters = (): Counters => ({ processed: 0, analyzed: 0, persisted: 0, errors: 0, usage: emptyUsage, cost: 0 })
+})
 
 export const addToTotals = (totals: TotalStats, b: BatchStats): TotalStats => ({
   batches: totals.batches + 1,
@@ -135,8 +158,6 @@ export const addToTotals = (totals: TotalStats, b: BatchStats): TotalStats => ({
   estimated_cost_usd: totals.estimated_cost_usd + b.estimated_cost_usd
 })
 
-const isoNow = Clock.currentTimeMillis.pipe(Effect.map((ms) => new Date(ms).toISOString()))
-
 /**
  * One batch: up to `batchSize` source records after the checkpoint, analyzed with bounded
  * concurrency, each persisted as it completes. The checkpoint is saved as the batch goes:
@@ -148,14 +169,18 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   const store = yield* ConversationStore
   const jobs = yield* JobStateStore
   const shutdown = yield* Shutdown
-  const startedMs = yield* Clock.currentTimeMillis
+  const health = yield* JobHealth
+  const backlog = yield* BacklogGauge
+  const clock = yield* Clock.Clock
+  const startedMs = clock.currentTimeMillisUnsafe()
   const startedAt = new Date(startedMs).toISOString()
 
   const previous = (yield* storeOp(jobs.load(settings.jobName))) ?? initialJobState(settings.jobName, new Date(startedMs))
   const iteration = previous.data.iteration + 1
   yield* Effect.annotateLogsScoped({ job: settings.jobName, iteration })
   const tracker = new CheckpointTracker(previous.last_processed_object_id)
-  const counters = newCounters()
+  const totals = yield* Ref.make(noOutcomes)
+  const processRecord = yield* makeProcessRecord
 
   // Records after the checkpoint with an open dead letter (a re-run after --reset-state): only
   // those need resolving when they succeed. Past the cap, every success tries to resolve.
@@ -173,40 +198,41 @@ export const runBatch = Effect.fn("runBatch")(function*() {
 
   // Saves the checkpoint when it moved. Saves never overlap, so an older checkpoint can never
   // overwrite a newer one; completions that land during a save are folded into the next one.
+  // (Untraced generators defined once: a flush can follow every record.)
   let saved = previous.last_processed_object_id
   let saving = false
   let dirty = false
-  const saveCheckpoint = (status: JobState["status"], once = false) =>
-    Effect.gen(function*() {
-      state = { ...state, status, last_processed_object_id: tracker.current, last_updated: yield* isoNow }
-      yield* (once ? storeOpOnce : storeOp)(jobs.save(state))
-      saved = state.last_processed_object_id
-    })
+  const saveCheckpoint = Effect.fnUntraced(function*(status: JobState["status"], once = false) {
+    state = {
+      ...state,
+      status,
+      last_processed_object_id: tracker.current,
+      last_updated: new Date(clock.currentTimeMillisUnsafe()).toISOString()
+    }
+    yield* (once ? storeOpOnce : storeOp)(jobs.save(state))
+    saved = state.last_processed_object_id
+  })
+  const saveWhileMoved = Effect.fnUntraced(function*() {
+    do {
+      dirty = false
+      if (tracker.current !== saved) yield* saveCheckpoint("running")
+    } while (dirty)
+  })
   const flush: Effect.Effect<void, RunFatal> = Effect.suspend(() => {
     if (saving) {
       dirty = true
       return Effect.void
     }
     saving = true
-    return Effect.gen(function*() {
-      do {
-        dirty = false
-        if (tracker.current !== saved) yield* saveCheckpoint("running")
-      } while (dirty)
-    }).pipe(Effect.ensuring(Effect.sync(() => (saving = false))))
+    return saveWhileMoved().pipe(Effect.ensuring(Effect.sync(() => (saving = false))))
   })
 
   const stats = (): Effect.Effect<BatchStats> =>
-    Clock.currentTimeMillis.pipe(Effect.map((ms): BatchStats => ({
-      records_processed: counters.processed,
-      records_analyzed: counters.analyzed,
-      records_persisted: counters.persisted,
-      errors: counters.errors,
+    Effect.all([Ref.get(totals), Clock.currentTimeMillis]).pipe(Effect.map(([outcomes, ms]): BatchStats => ({
+      ...outcomes,
       duration_seconds: Math.round(ms - startedMs) / 1000,
       last_processed_id: tracker.current,
-      started_at: startedAt,
-      usage: counters.usage,
-      estimated_cost_usd: counters.cost
+      started_at: startedAt
     })))
 
   const finish = (status: JobState["status"], once = false) =>
@@ -225,20 +251,27 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   const exit = yield* store.readAfter(previous.last_processed_object_id, settings.batchSize).pipe(
     Stream.mapError((error) => new RunFatal({ message: `MongoDB read failed (${error.reason}): ${error.message}` })),
     // After a stop request no new record is taken; the ones in flight finish.
-    Stream.takeWhile(() => !shutdown.isRequested()),
-    Stream.tap((record) => Effect.sync(() => tracker.register(record.id))),
+    Stream.haltWhen(shutdown.await),
+    // Registered in read order, a chunk at a time, before any of them can finish.
+    Stream.mapArrayEffect((records) =>
+      Effect.sync(() => {
+        for (const record of records) tracker.register(record.id)
+        return records
+      })
+    ),
     Stream.mapEffect(
       (record) =>
         // A stream chunk can hold the whole batch, so the request is checked per record too;
         // a record skipped here stays unfinished and the checkpoint stops before it.
-        shutdown.isRequested() ? Effect.void : processRecord(record, counters, mayHaveDeadLetter).pipe(
-          Effect.andThen(() => {
-            counters.processed++
-            return Metric.update(Metrics.recordsProcessed, 1).pipe(
-              Effect.andThen(tracker.finish(record.id) ? flush : Effect.void)
+        Effect.flatMap(shutdown.isRequested, (stopping) =>
+          stopping ? Effect.void : processRecord(record, mayHaveDeadLetter).pipe(
+            Effect.flatMap((outcome) => Ref.update(totals, (t) => addOutcome(t, outcome))),
+            Effect.andThen(() =>
+              Metric.update(Metrics.recordsProcessed, 1).pipe(
+                Effect.andThen(tracker.finish(record.id) ? flush : Effect.void)
+              )
             )
-          })
-        ),
+          )),
       { concurrency: settings.concurrency, unordered: true }
     ),
     Stream.runDrain,
@@ -246,8 +279,8 @@ export const runBatch = Effect.fn("runBatch")(function*() {
     // Any other interruption (the lease was lost to another instance) must not write: the
     // job state is no longer this instance's.
     Effect.onInterrupt(() =>
-      Effect.suspend(() =>
-        shutdown.isRequested()
+      Effect.flatMap(shutdown.isRequested, (stopping) =>
+        stopping
           ? finish("stopped", true).pipe(
             Effect.tap(() => Effect.logWarning(`batch ${iteration} interrupted; checkpoint ${tracker.current ?? "none"} saved`))
           )
@@ -257,29 +290,27 @@ export const runBatch = Effect.fn("runBatch")(function*() {
     Effect.exit
   )
 
-  const health = yield* JobHealth
   if (exit._tag === "Failure") {
-    health.fatal = exit.cause.reasons.map((r) => (r._tag === "Fail" ? String((r.error as { message?: unknown }).message) : r._tag)).join("; ")
+    yield* health.batchFailed(
+      exit.cause.reasons.map((r) => (r._tag === "Fail" ? String((r.error as { message?: unknown }).message) : r._tag)).join("; ")
+    )
     yield* finish("failed", true).pipe(Effect.ignore)
     return yield* Effect.failCause(exit.cause)
   }
-  const batch = yield* finish(shutdown.isRequested() ? "stopped" : "completed")
+  const batch = yield* finish((yield* shutdown.isRequested) ? "stopped" : "completed")
   if (batch.records_analyzed > 1 && batch.usage.input_tokens > 0 &&
     batch.usage.cache_read_input_tokens + batch.usage.cache_creation_input_tokens === 0) {
     yield* Effect.logWarning(
       "no prompt-cache reads or writes in this batch: the rubric prefix may be below the model's cache floor, so every request pays for it in full"
     )
   }
-  health.fatal = undefined
-  health.lastSuccessAt = yield* Clock.currentTimeMillis
+  yield* health.batchSucceeded
   yield* Metric.update(Metrics.batchDuration, batch.duration_seconds)
   yield* Metric.update(Metrics.lastSuccessfulBatch, (yield* Clock.currentTimeMillis) / 1000)
-  // The backlog gauge is informational: a slow or failed count must not fail a batch whose
-  // work is saved (on FerretDB a count over 100,000 documents can outlast the socket timeout).
-  yield* store.counts(batch.last_processed_id).pipe(
-    Effect.flatMap((after) => Metric.update(Metrics.backlog, after.backlog)),
-    Effect.catch((error) => Effect.logWarning(`backlog count skipped: ${error.message}`))
-  )
+  // A batch that read fewer records than it asked for left no backlog; otherwise the count
+  // runs in the background (it can take as long as a batch), and a failed one is only logged.
+  if (state.status === "completed" && batch.records_processed < settings.batchSize) yield* backlog.set(0)
+  else yield* backlog.refresh(store.backlog(batch.last_processed_id))
   yield* Effect.logInfo(
     `batch ${iteration} done: ${batch.records_processed} processed, ${batch.records_persisted} persisted, ${batch.errors} dead-lettered in ${batch.duration_seconds}s`
   )

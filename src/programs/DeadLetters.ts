@@ -4,7 +4,7 @@ import { RunFatal } from "../domain/Errors.ts"
 import type { BatchStats } from "../domain/JobState.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
 import { Settings } from "../services/Settings.ts"
-import { newCounters, processRecord } from "./Batch.ts"
+import { addOutcome, makeProcessRecord, noOutcomes } from "./Batch.ts"
 import { storeOp } from "./StoreOp.ts"
 import { formatBatchResults } from "./Reports.ts"
 
@@ -70,34 +70,24 @@ export const retryDeadLetters = Effect.fn("retryDeadLetters")(function*(selectio
   const startedMs = yield* Clock.currentTimeMillis
   const open = yield* storeOp(store.listDeadLetters({ ...selection, status: "open" }))
   const ids = open.map((d) => d.source_object_id)
-  const counters = newCounters()
-  let last: string | null = null
-  if (ids.length > 0) {
-    yield* Effect.logInfo(`retrying ${ids.length} dead letter(s)`)
-    yield* store.readByIds(ids).pipe(
-      Stream.mapError((e) => new RunFatal({ message: `MongoDB read failed (${e.reason}): ${e.message}` })),
-      Stream.mapEffect((record) =>
-        processRecord(record, counters).pipe(Effect.tap(() =>
-          Effect.sync(() => {
-            counters.processed++
-            if (last === null || record.id > last) last = record.id
-          })
-        )), { concurrency: settings.concurrency, unordered: true }),
-      Stream.runDrain
-    )
-  }
-  const missing = ids.length - counters.processed
+  if (ids.length > 0) yield* Effect.logInfo(`retrying ${ids.length} dead letter(s)`)
+  const processRecord = yield* makeProcessRecord
+  const { outcomes, last } = yield* store.readByIds(ids).pipe(
+    Stream.mapError((e) => new RunFatal({ message: `MongoDB read failed (${e.reason}): ${e.message}` })),
+    // Every record here has an open dead letter, which a success resolves.
+    Stream.mapEffect((record) => processRecord(record, () => true), { concurrency: settings.concurrency, unordered: true }),
+    Stream.runFold(() => ({ outcomes: noOutcomes, last: null as string | null }), (done, outcome) => ({
+      outcomes: addOutcome(done.outcomes, outcome),
+      last: done.last === null || outcome.sourceId > done.last ? outcome.sourceId : done.last
+    }))
+  )
+  const missing = ids.length - outcomes.records_processed
   if (missing > 0) yield* Effect.logWarning(`${missing} dead letter(s) have no source document any more; left open`)
   const stats: BatchStats = {
-    records_processed: counters.processed,
-    records_analyzed: counters.analyzed,
-    records_persisted: counters.persisted,
-    errors: counters.errors,
+    ...outcomes,
     duration_seconds: ((yield* Clock.currentTimeMillis) - startedMs) / 1000,
     last_processed_id: last,
-    started_at: new Date(startedMs).toISOString(),
-    usage: counters.usage,
-    estimated_cost_usd: counters.cost
+    started_at: new Date(startedMs).toISOString()
   }
   yield* Console.log(formatBatchResults(stats))
   return stats

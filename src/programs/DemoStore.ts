@@ -3,7 +3,7 @@ import { ConfigError, RunFatal } from "../domain/Errors.ts"
 import { Analyzer } from "../services/Analyzer.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
 import { Settings } from "../services/Settings.ts"
-import { newCounters, processRecord } from "./Batch.ts"
+import { addOutcome, makeProcessRecord, noOutcomes } from "./Batch.ts"
 
 /**
  * The in-memory demo store (`--mongo-uri memory`) starts with the samples and no results, so a
@@ -23,13 +23,13 @@ export const scoreDemoStore = Effect.fn("scoreDemoStore")(function*(command: str
     })
   }
   const store = yield* ConversationStore
-  const counters = newCounters()
-  yield* store.readAfter(null, Number.MAX_SAFE_INTEGER).pipe(
+  const processRecord = yield* makeProcessRecord
+  const totals = yield* store.readAfter(null, Number.MAX_SAFE_INTEGER).pipe(
     Stream.mapError((e) => new RunFatal({ message: `reading the samples failed: ${e.message}` })),
-    Stream.mapEffect((record) => processRecord(record, counters, () => false), { concurrency: settings.concurrency, unordered: true }),
-    Stream.runDrain,
+    Stream.mapEffect((record) => processRecord(record, () => false), { concurrency: settings.concurrency, unordered: true }),
+    Stream.runFold(() => noOutcomes, addOutcome),
     // The 8 malformed samples would each log a dead-letter warning: not news in a demo.
     Effect.provideService(References.MinimumLogLevel, "Error")
   )
-  yield* Effect.logInfo(`in-memory demo store: scored ${counters.persisted} sample conversations with ${analyzer.provider} first (${counters.errors} invalid)`)
+  yield* Effect.logInfo(`in-memory demo store: scored ${totals.records_persisted} sample conversations with ${analyzer.provider} first (${totals.errors} invalid)`)
 })

@@ -43,7 +43,7 @@ export const withLease = <A, E, R>(program: Effect.Effect<A, E, R>, options: { r
       }
       const wait = Math.min(Math.max(Date.parse(holder.expires_at) - (yield* Clock.currentTimeMillis), 0) + 250, ttl)
       yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), shutdown.await)
-      if (shutdown.isRequested()) return yield* Effect.interrupt
+      if (yield* shutdown.isRequested) return yield* Effect.interrupt
     }
     yield* Effect.logInfo(`lease of job ${jobName} taken by ${owner} (renewed every ${ttl / 3000} s)`)
 

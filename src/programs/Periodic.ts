@@ -22,7 +22,7 @@ export const runPeriodic = Effect.fn("runPeriodic")(function*() {
       totals = addToTotals(totals, batch)
       last = batch.last_processed_id
       yield* Console.log(formatBatchResults(batch, `BATCH RESULTS (iteration ${i})`))
-      if (shutdown.isRequested() || (settings.maxIterations !== undefined && i >= settings.maxIterations)) break
+      if ((yield* shutdown.isRequested) || (settings.maxIterations !== undefined && i >= settings.maxIterations)) break
       if (batch.records_processed >= settings.batchSize) {
         yield* Effect.logInfo("batch was full: starting the next one at once")
         continue
@@ -30,7 +30,7 @@ export const runPeriodic = Effect.fn("runPeriodic")(function*() {
       yield* Effect.logInfo(`next batch in ${settings.interval} minute(s)`)
       // A stop request ends the wait at once.
       yield* Effect.raceFirst(Effect.sleep(Duration.minutes(settings.interval)), shutdown.await)
-      if (shutdown.isRequested()) break
+      if (yield* shutdown.isRequested) break
     }
   })
   yield* loop.pipe(Effect.ensuring(printTotals))

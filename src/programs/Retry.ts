@@ -33,18 +33,21 @@ export const retrySchedule = <E extends Classified>(options: RetryOptions) =>
 
 /**
  * Runs `effect` with the retry policy and counts the attempts made, so that a dead letter
- * can say how many there were.
+ * can say how many there were. The first attempt runs bare: the schedule is only built once
+ * it has failed with a retriable error (this runs twice per record).
  */
 export const withRetry = <A, E extends Classified, R>(
   effect: Effect.Effect<A, E, R>,
   options: RetryOptions,
   onRetry?: (error: E, attempt: number) => Effect.Effect<void>
 ): Effect.Effect<A, { readonly error: E; readonly attempts: number }, R> =>
-  Effect.suspend(() => {
+  Effect.catch(effect, (first) => {
+    if (first.severity !== "retriable" || options.maxRetries < 1) return Effect.fail({ error: first, attempts: 1 })
+    // The first failure goes through the schedule like any other, so the delays are the same.
     let attempts = 0
     return Effect.suspend(() => {
       attempts++
-      return effect
+      return attempts === 1 ? Effect.fail(first) : effect
     }).pipe(
       Effect.tapError((error) =>
         onRetry !== undefined && error.severity === "retriable" && attempts <= options.maxRetries

@@ -53,6 +53,8 @@ export class ConversationStore extends Context.Service<ConversationStore, {
   /** Dead letters with the given status grouped by `error.tag`, largest group first. */
   readonly countDeadLetters: (status: "open" | "resolved") => Effect.Effect<ReadonlyArray<DeadLetterCount>, StoreError>
   readonly counts: (after: string | null) => Effect.Effect<StoreCounts, StoreError>
+  /** `counts(after).backlog` alone: one count instead of four. */
+  readonly backlog: (after: string | null) => Effect.Effect<number, StoreError>
   /** The latest results by `analysis_metadata.processed_timestamp`, newest first. */
   readonly recentResults: (limit: number) => Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError>
   /** Every `model_used` of the stored results, the most recently used first. */

@@ -318,6 +318,11 @@ export const storeContract = (subject: StoreUnderTest): void => {
       assert.strictEqual((yield* store.counts(oid(0))).backlog, 5)
       assert.strictEqual((yield* store.counts(oid(5))).backlog, 0)
       assert.strictEqual((yield* store.counts(oid(9))).backlog, 0)
+      assert.deepStrictEqual(
+        yield* Effect.forEach([null, oid(0), oid(2), oid(5), oid(9)], store.backlog),
+        [5, 5, 3, 0, 0],
+        "backlog alone agrees with counts"
+      )
     }))
 
     test("recentResults: newest processed first, ties by source id descending, at most limit", Effect.gen(function*() {

@@ -10,7 +10,7 @@ import { loadAgentConfig } from "../../src/config/Rubric.ts"
 import { resolveSettings } from "../../src/config/resolveSettings.ts"
 import { envLayer, validInput, validScores } from "../support/claudeFixtures.ts"
 import { errorAnswer, type LoopbackClaude, loopbackClaude, type Reply, toolAnswer } from "../support/loopbackClaude.ts"
-import { type MemoryWorld, memoryWorld, oid, REPO_ROOT, records } from "../support/fixtures.ts"
+import { type MemoryWorld, memoryWorld, oid, REPO_ROOT, records, runServices } from "../support/fixtures.ts"
 
 /**
  * Faults of the model provider, end to end in one process: the real Anthropic adapter (the SDK
@@ -46,7 +46,7 @@ const runAgainst = (fake: LoopbackClaude, world: MemoryWorld) => {
     Layer.provide(envLayer({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url }))
   )
   return runBatch().pipe(
-    Effect.provide(Layer.mergeAll(world.layer, analyzer, s)),
+    Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer, s)),
     Effect.provideService(References.MinimumLogLevel, "Warn"),
     Effect.exit
   )

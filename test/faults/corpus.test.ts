@@ -13,7 +13,7 @@ import { RateLimiter } from "../../src/analyzer/claude/RateLimiter.ts"
 import { insertSources, mongoStores } from "../contract/mongoHarness.ts"
 import { envLayer, settingsLayer } from "../support/claudeFixtures.ts"
 import { errorAnswer, loopbackClaude } from "../support/loopbackClaude.ts"
-import { memoryWorld, oid, testSettings } from "../support/fixtures.ts"
+import { memoryWorld, oid, runServices, testSettings } from "../support/fixtures.ts"
 import { checkInvariant } from "../support/invariant.ts"
 import { corpus, corpusRecords, ONE_MB_TEXT } from "./corpus.ts"
 
@@ -93,7 +93,7 @@ describe("bad source documents", () => {
     Effect.gen(function*() {
       const world = memoryWorld(records)
       const stats = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(world.layer, HeuristicAnalyzer.layer, testSettings({ batchSize: 100, concurrency: 4 }))),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, HeuristicAnalyzer.layer, testSettings({ batchSize: 100, concurrency: 4 }))),
         Effect.provideService(References.MinimumLogLevel, "Error")
       )
       assert.strictEqual(stats.records_processed, records.length)
@@ -116,7 +116,7 @@ describe("bad source documents", () => {
         const mongo = yield* Mongo
         yield* insertSources(mongo, records)
         const stats = yield* runBatch().pipe(
-          Effect.provide(Layer.mergeAll(HeuristicAnalyzer.layer, testSettings({ batchSize: 100, concurrency: 4 }))),
+          Effect.provide(Layer.mergeAll(runServices, HeuristicAnalyzer.layer, testSettings({ batchSize: 100, concurrency: 4 }))),
           Effect.provideService(References.MinimumLogLevel, "Error")
         )
         assert.strictEqual(stats.records_processed, records.length)
@@ -152,7 +152,7 @@ describe("bad source documents", () => {
         Layer.provide(envLayer({ ANTHROPIC_API_KEY: "sk-ant-test-corpus-0000", ANTHROPIC_BASE_URL: fake.url }))
       )
       const stats = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(world.layer, analyzer, settings)),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer, settings)),
         Effect.provideService(References.MinimumLogLevel, "Error")
       )
 

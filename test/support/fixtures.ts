@@ -5,6 +5,9 @@ import type { JobState } from "../../src/domain/JobState.ts"
 import type { KpiScores } from "../../src/domain/Kpi.ts"
 import type { Conversation, SourceRecord } from "../../src/domain/Source.ts"
 import { Analyzer } from "../../src/services/Analyzer.ts"
+import { BacklogGauge } from "../../src/services/BacklogGauge.ts"
+import { JobHealth } from "../../src/services/JobHealth.ts"
+import { Shutdown } from "../../src/services/Shutdown.ts"
 import { MemoryConversationStore, type MemoryStoreState, makeMemoryStoreState } from "../../src/store/memory/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "../../src/store/memory/MemoryJobStateStore.ts"
 import { type JobSettings, Settings } from "../../src/services/Settings.ts"
@@ -18,6 +21,12 @@ export const testSettings = (flags: FlagValues = {}, patch: Partial<JobSettings>
   const base = Result.getOrThrow(resolveSettings({ config: path.join(REPO_ROOT, "test/support/empty.yaml"), ...flags }, {}, REPO_ROOT))
   return Settings.layerValue({ ...base, ...patch }, Result.getOrThrow(loadAgentConfig("config/agent_performance_config.yaml", REPO_ROOT)))
 }
+
+/**
+ * What a run owns, fresh each time the layer is provided: its health (ok), a stop request no
+ * one has made and the backlog gauge's background counter.
+ */
+export const runServices = Layer.mergeAll(JobHealth.layer, Shutdown.layer, BacklogGauge.layer)
 
 /** The i-th test ObjectId (hex), increasing with i. */
 export const oid = (i: number): string => `66000000${i.toString(16).padStart(16, "0")}`

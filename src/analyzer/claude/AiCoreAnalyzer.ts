@@ -1,6 +1,7 @@
 import { Effect, Layer, Predicate, Redacted } from "effect"
 import { type AnalyzerError, ConfigError } from "../../domain/Errors.ts"
 import type { Conversation } from "../../domain/Source.ts"
+import { isHttpUrl } from "../../domain/Text.ts"
 import { type HttpAnswer, httpRequest, loadServiceKey, makeTokenSource, type ServiceKey, type TokenSource } from "./AiCoreAuth.ts"
 import { Analyzer } from "../../services/Analyzer.ts"
 import { type ClassifyContext, classifyStatus } from "./Errors.ts"
@@ -103,7 +104,7 @@ export class AiCoreAnalyzer {
         )
       }
       const configuredUrl = settings.llmOptions.aicoreDeploymentUrl
-      if (configuredUrl !== undefined && !(URL.canParse(configuredUrl) && /^https?:$/.test(new URL(configuredUrl).protocol))) {
+      if (configuredUrl !== undefined && !isHttpUrl(configuredUrl)) {
         return yield* new ConfigError({
           setting: "llm.aicore.deployment_url",
           message: `llm.aicore.deployment_url (AICORE_DEPLOYMENT_URL): expected an http(s) URL, got ${JSON.stringify(configuredUrl)}`

@@ -3,7 +3,8 @@ import * as path from "node:path"
 import { Clock, Config, Effect, Option, Predicate, Redacted, Semaphore } from "effect"
 import YAML from "yaml"
 import { AnalyzerError } from "../../domain/Errors.ts"
-import { type ClassifyContext, classifyStatus, providerMessage, scrub, transportError } from "./Errors.ts"
+import { isHttpUrl, scrub } from "../../domain/Text.ts"
+import { type ClassifyContext, classifyStatus, providerMessage, transportError } from "./Errors.ts"
 
 /** The parts of an SAP AI Core service key the job uses. */
 export interface ServiceKey {
@@ -49,8 +50,6 @@ const findKeyObject = (node: unknown, depth = 0): Record<string, unknown> | unde
   }
   return undefined
 }
-
-const isHttpUrl = (s: string): boolean => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol)
 
 /** Reads a service key from parsed YAML/JSON; the error names what is missing, never a value. */
 export const parseServiceKey = (doc: unknown, source: string): ServiceKey | AnalyzerError => {

@@ -2,6 +2,7 @@ import Anthropic from "@anthropic-ai/sdk"
 import { Config, Effect, Layer, Option, Redacted } from "effect"
 import { AnalyzerError, ConfigError } from "../../domain/Errors.ts"
 import type { Conversation } from "../../domain/Source.ts"
+import { isHttpUrl } from "../../domain/Text.ts"
 import { Analyzer } from "../../services/Analyzer.ts"
 import { classifySdkError } from "./Errors.ts"
 import { estimateRunUsage } from "./Estimate.ts"
@@ -42,7 +43,7 @@ const readBaseUrl = Effect.gen(function*() {
   )
   if (Option.isNone(configured)) return DEFAULT_ANTHROPIC_BASE_URL
   const value = configured.value.trim()
-  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
+  if (!isHttpUrl(value)) {
     return yield* new ConfigError({
       setting: "ANTHROPIC_BASE_URL",
       message: `ANTHROPIC_BASE_URL (environment): expected an http(s) URL, got ${JSON.stringify(value)}`

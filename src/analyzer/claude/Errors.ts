@@ -1,6 +1,7 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "@anthropic-ai/sdk"
 import { Predicate } from "effect"
 import { AnalyzerError, type AnalyzerErrorReason } from "../../domain/Errors.ts"
+import { scrub, truncate } from "../../domain/Text.ts"
 
 /**
  * The one place a provider failure becomes an `AnalyzerError`, and so a severity: HTTP status
@@ -63,11 +64,8 @@ const reasonOfStatus = (status: number, type: string | undefined): AnalyzerError
   return status >= 500 && status <= 599 ? "ServerError" : "Unknown"
 }
 
-/** Removes secrets from text that goes into an error message, whatever a provider echoed back. */
-export const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
-  secrets.reduce((t, s) => (s.length >= 4 ? t.split(s).join("<redacted>") : t), text)
-
-const truncate = (s: string, max = 500): string => (s.length <= max ? s : `${s.slice(0, max - 1)}…`)
+/** The longest provider message kept in an `AnalyzerError`. */
+const MAX_MESSAGE = 500
 
 export interface ClassifyContext {
   /** Who answered, for the message: "Anthropic API", "SAP AI Core". */
@@ -92,7 +90,7 @@ export const classifyStatus = (
     : undefined
   return new AnalyzerError({
     reason,
-    message: truncate(scrub(text, ctx.secrets)),
+    message: truncate(scrub(text, ctx.secrets), MAX_MESSAGE),
     status,
     ...(wait !== undefined ? { retryAfterMs: wait } : {})
   })
@@ -102,7 +100,7 @@ export const classifyStatus = (
 export const transportError = (reason: "Timeout" | "Connection", detail: string, ctx: ClassifyContext): AnalyzerError =>
   new AnalyzerError({
     reason,
-    message: truncate(scrub(`${ctx.provider}: ${reason === "Timeout" ? "request timed out" : "connection failed"}${detail !== "" ? ` (${detail})` : ""}`, ctx.secrets))
+    message: truncate(scrub(`${ctx.provider}: ${reason === "Timeout" ? "request timed out" : "connection failed"}${detail !== "" ? ` (${detail})` : ""}`, ctx.secrets), MAX_MESSAGE)
   })
 
 /** Node's reason for a failed connection (`ECONNREFUSED`, …), without the URL or headers. */
@@ -119,5 +117,5 @@ export const classifySdkError = (e: unknown, ctx: ClassifyContext): AnalyzerErro
   if (e instanceof APIConnectionError) return transportError("Connection", causeText(e), ctx)
   if (e instanceof APIError && typeof e.status === "number") return classifyStatus(e.status, e.headers, e.error, ctx)
   const text = e instanceof Error ? e.message : String(e)
-  return new AnalyzerError({ reason: "Unknown", message: truncate(scrub(`${ctx.provider}: ${text}`, ctx.secrets)) })
+  return new AnalyzerError({ reason: "Unknown", message: truncate(scrub(`${ctx.provider}: ${text}`, ctx.secrets), MAX_MESSAGE) })
 }

@@ -53,8 +53,9 @@ const matches = (d: DeadLetter, f: DeadLetterFilter): boolean =>
   (f.ids === undefined || f.ids.includes(d.source_object_id)) &&
   (f.afterId === undefined || d.source_object_id > f.afterId)
 
-export const makeMemoryConversationStore = (state: MemoryStoreState): ConversationStore["Service"] =>
-  ConversationStore.of({
+export const makeMemoryConversationStore = (state: MemoryStoreState): ConversationStore["Service"] => {
+  const backlog = (after: string | null) => state.sources.length - firstAfter(state.sources, after)
+  return ConversationStore.of({
     readAfter: (after, limit) =>
       Stream.suspend(() => {
         if (after !== null && !OBJECT_ID_PATTERN.test(after)) {
@@ -104,8 +105,9 @@ export const makeMemoryConversationStore = (state: MemoryStoreState): Conversati
         sources: state.sources.length,
         results: state.results.size,
         openDeadLetters: [...state.deadLetters.values()].filter((d) => d.status === "open").length,
-        backlog: state.sources.length - firstAfter(state.sources, after)
+        backlog: backlog(after)
       })),
+    backlog: (after) => Effect.sync(() => backlog(after)),
     recentResults: (limit) =>
       Effect.sync(() =>
         [...state.results.values()]
@@ -139,6 +141,7 @@ export const makeMemoryConversationStore = (state: MemoryStoreState): Conversati
       ),
     ping: Effect.void
   })
+}
 
 export class MemoryConversationStore {
   /** An in-memory `ConversationStore` over the given state (or a fresh, empty one). */

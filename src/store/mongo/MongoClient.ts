@@ -27,8 +27,6 @@ export class Mongo extends Context.Service<Mongo, {
   readonly client: MongoClient
   readonly db: Db
   readonly use: <A>(operation: string, f: (db: Db) => Promise<A>) => Effect.Effect<A, StoreError>
-  /** For driver errors met outside `use` (cursor streams). */
-  readonly toStoreError: (operation: string, cause: unknown) => StoreError
 }>()("cpa/Mongo") {
   /** Connects to `uri` (closed when the layer is released). Fails with a `StoreError` that never shows the password. */
   static readonly layerFrom = (uri: Redacted.Redacted<string>, dbName: string, options: MongoOptions): Layer.Layer<Mongo, StoreError> =>
@@ -84,7 +82,6 @@ const make = Effect.fnUntraced(function*(uri: Redacted.Redacted<string>, dbName:
   return Mongo.of({
     client,
     db,
-    use: (operation, f) => Effect.tryPromise({ try: () => f(db), catch: (cause) => translate(operation, cause) }),
-    toStoreError: translate
+    use: (operation, f) => Effect.tryPromise({ try: () => f(db), catch: (cause) => translate(operation, cause) })
   })
 })

@@ -10,6 +10,8 @@ import {
 } from "../../domain/Result.ts"
 import { OBJECT_ID_PATTERN, type SourceRecord } from "../../domain/Source.ts"
 import { ConversationStore, type DeadLetterCount, type ModelUsed } from "../../services/ConversationStore.ts"
+import { decodeStored, upsertWithRetryOnDuplicate, writeErrorsOf } from "./errors.ts"
+import { ensureIndex, type IndexSpec } from "./indexes.ts"
 import { Mongo } from "./MongoClient.ts"
 
 class UpsertResult extends Request.Class<{ readonly result: AgenticAnalysis }, void, StoreError> {}
@@ -18,7 +20,6 @@ const allDuplicateKeys = (error: MongoBulkWriteError): boolean => {
   const errors = writeErrorsOf(error)
   return errors.length > 0 && errors.every((e) => e.code === 11000)
 }
-import { decodeStored, isDuplicateKey, isNamespaceNotFound, isNotImplemented, isUnauthorized, upsertWithRetryOnDuplicate, writeErrorsOf } from "./errors.ts"
 
 /** Every source `_id` that is an ObjectId: `$gte` the smallest one (range queries only match their own BSON type). */
 const MIN_OBJECT_ID = new ObjectId("000000000000000000000000")
@@ -43,14 +44,6 @@ const toRecord = (doc: Document): SourceRecord => ({ id: idOf(doc), doc })
 const invalidId = (operation: string, id: string) =>
   new StoreError({ reason: "Invalid", operation, message: `not an ObjectId (24 lowercase hex digits): ${JSON.stringify(id).slice(0, 80)}` })
 
-interface IndexSpec {
-  readonly collection: string
-  readonly key: Readonly<Record<string, 1 | -1>>
-  readonly unique: boolean
-  /** Required indexes fail the layer when refused; optional ones are skipped when the server lacks them or the user may not create them. */
-  readonly required: boolean
-}
-
 const INDEXES: ReadonlyArray<IndexSpec> = [
   { collection: RESULT_COLLECTION, key: { source_object_id: 1 }, unique: true, required: true },
   { collection: DEAD_LETTER_COLLECTION, key: { source_object_id: 1 }, unique: true, required: true },
@@ -63,48 +56,6 @@ const INDEXES: ReadonlyArray<IndexSpec> = [
   { collection: DEAD_LETTER_COLLECTION, key: { status: 1, last_failed_at: -1 }, unique: false, required: false },
   { collection: DEAD_LETTER_COLLECTION, key: { "error.tag": 1 }, unique: false, required: false }
 ]
-
-const sameKey = (a: unknown, b: Readonly<Record<string, number>>): boolean =>
-  typeof a === "object" && a !== null && JSON.stringify(a) === JSON.stringify(b)
-
-/**
- * Creates an index unless an equivalent one exists (so a user without the createIndex
- * privilege can still run against a prepared database). A required index the server refuses
- * fails the layer: idempotent writes rest on the unique indexes.
- */
-const ensureIndex = (mongo: Mongo["Service"], spec: IndexSpec): Effect.Effect<void, StoreError> => {
-  const name = `${spec.collection}(${Object.keys(spec.key).join(", ")})${spec.unique ? " unique" : ""}`
-  return mongo.use("ConversationStore.ensureIndexes", async (db): Promise<"exists" | "created" | "skipped"> => {
-    const collection = db.collection(spec.collection)
-    const existing = await collection.listIndexes().toArray().catch((error: unknown) => {
-      if (isNamespaceNotFound(error)) return []
-      throw error
-    })
-    if (existing.some((ix) => sameKey(ix.key, spec.key) && (!spec.unique || ix.unique === true))) return "exists"
-    try {
-      await collection.createIndex({ ...spec.key }, { unique: spec.unique })
-      return "created"
-    } catch (error) {
-      if (!spec.required && (isNotImplemented(error) || isUnauthorized(error))) return "skipped"
-      throw error
-    }
-  }).pipe(
-    Effect.mapError((error) =>
-      new StoreError({
-        reason: error.reason,
-        operation: error.operation,
-        message: `cannot create the index ${name}: ${error.message}${
-          spec.unique ? " (a unique index also fails when the collection already holds duplicates)" : ""
-        }`
-      })
-    ),
-    Effect.flatMap((outcome) =>
-      outcome === "skipped"
-        ? Effect.logWarning(`the index ${name} is not available (server lacks it or user may not create it); continuing without it`)
-        : Effect.void
-    )
-  )
-}
 
 const decodeDeadLetter = (doc: Document) =>
   decodeStored(DeadLetter, "ConversationStore.listDeadLetters", `dead letter ${String(doc.source_object_id)}`)(doc)
@@ -121,7 +72,7 @@ export class MongoConversationStore {
     ConversationStore,
     Effect.gen(function*() {
       const mongo = yield* Mongo
-      for (const spec of INDEXES) yield* ensureIndex(mongo, spec)
+      for (const spec of INDEXES) yield* ensureIndex(mongo, "ConversationStore.ensureIndexes", spec)
 
       const sources = mongo.db.collection(SOURCE_COLLECTION)
       const results = mongo.db.collection(RESULT_COLLECTION)
@@ -286,6 +237,12 @@ export class MongoConversationStore {
         }).pipe(Effect.withSpan(operation))
       }
 
+      const backlog = (after: string | null) => {
+        const operation = "ConversationStore.backlog"
+        if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Effect.fail(invalidId(operation, after))
+        return mongo.use(operation, () => sources.countDocuments(afterFilter(after))).pipe(Effect.withSpan(operation))
+      }
+
       const recentResults = (limit: number): Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError> => {
         if (limit <= 0) return Effect.succeed([])
         return mongo.use("ConversationStore.recentResults", () =>
@@ -359,6 +316,7 @@ export class MongoConversationStore {
         listDeadLetters,
         countDeadLetters,
         counts,
+        backlog,
         recentResults,
         modelsUsed,
         resultIds,

@@ -6,7 +6,8 @@ import { Lease, leaseAvailable, type LeaseAttempt } from "../../domain/Lease.ts"
 import { JOB_STATE_COLLECTION } from "../../domain/Result.ts"
 import { JobStateStore } from "../../services/JobStateStore.ts"
 import { Mongo } from "./MongoClient.ts"
-import { decodeStored, isDuplicateKey, isNamespaceNotFound, upsertWithRetryOnDuplicate } from "./errors.ts"
+import { decodeStored, isDuplicateKey, upsertWithRetryOnDuplicate } from "./errors.ts"
+import { ensureIndex } from "./indexes.ts"
 
 /** The fields `save` writes and `reset` removes; the `lease` beside them is never clobbered. */
 const STATE_FIELDS: ReadonlyArray<string> = Object.keys(JobState.fields).filter((f) => f !== "job_name")
@@ -26,24 +27,12 @@ export class MongoJobStateStore {
       const mongo = yield* Mongo
       const states = mongo.db.collection(JOB_STATE_COLLECTION)
 
-      yield* mongo.use("JobStateStore.ensureIndexes", async () => {
-        const existing = await states.listIndexes().toArray().catch((error: unknown) => {
-          if (isNamespaceNotFound(error)) return []
-          throw error
-        })
-        const present = existing.some((ix) =>
-          JSON.stringify(ix.key) === JSON.stringify({ job_name: 1 }) && ix.unique === true
-        )
-        if (!present) await states.createIndex({ job_name: 1 }, { unique: true })
-      }).pipe(
-        Effect.mapError((error) =>
-          new StoreError({
-            reason: error.reason,
-            operation: error.operation,
-            message: `cannot create the unique index ${JOB_STATE_COLLECTION}(job_name): ${error.message}`
-          })
-        )
-      )
+      yield* ensureIndex(mongo, "JobStateStore.ensureIndexes", {
+        collection: JOB_STATE_COLLECTION,
+        key: { job_name: 1 },
+        unique: true,
+        required: true
+      })
 
       const load = (jobName: string): Effect.Effect<JobState | undefined, StoreError> =>
         mongo.use("JobStateStore.load", () => states.findOne({ job_name: jobName }, { projection: { _id: 0 } })).pipe(

@@ -11,6 +11,7 @@ import {
 } from "mongodb"
 import { Effect, Schema, SchemaIssue } from "effect"
 import { StoreError, type StoreErrorReason } from "../../domain/Errors.ts"
+import { scrub } from "../../domain/Text.ts"
 
 /**
  * The one place where MongoDB driver errors become `StoreError`s. Whether a failure is worth
@@ -145,19 +146,6 @@ const explain = (reason: StoreErrorReason, detail: string): string => {
   }
 }
 
-// Authority of a URL-like string: userinfo runs to the last "@" before the host part.
-const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s?#]*)@/gi
-
-/**
- * Replaces the password in the userinfo of every URL in `text` with `***`
- * (`mongodb://app:s3cret@h/` becomes `mongodb://app:***@h/`). A user without a password is kept.
- */
-export const redactUri = (text: string): string =>
-  text.replace(USERINFO, (_match, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(":")
-    return colon === -1 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:***@`
-  })
-
 /** The password of a connection string, raw and percent-decoded, for scrubbing messages. */
 export const uriSecrets = (uri: string): ReadonlyArray<string> => {
   const match = /^[a-z][a-z0-9+.-]*:\/\/([^/\s?#]*)@/i.exec(uri)
@@ -174,21 +162,6 @@ export const uriSecrets = (uri: string): ReadonlyArray<string> => {
     // a malformed escape: only the raw form can appear in messages
   }
   return decoded === raw ? [raw] : [raw, decoded]
-}
-
-/** Removes URL passwords and the given secrets from a message. */
-export const scrub = (text: string, secrets: ReadonlyArray<string> = []): string => {
-  let out = redactUri(text)
-  // longest first, so that a secret containing another one is replaced whole
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (secret === "") continue
-    // A very short password would match inside ordinary words ("p" in "password"): replace it
-    // only where it stands on its own, which is how a message could carry it.
-    out = secret.length >= 4
-      ? out.split(secret).join("***")
-      : out.replace(new RegExp(`(?<![A-Za-z0-9])${secret.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![A-Za-z0-9])`, "g"), "***")
-  }
-  return out
 }
 
 const detailOf = (error: MongoError): string => {
