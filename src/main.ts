@@ -87,7 +87,13 @@ const failWith = (code: number, message: string) =>
 
 const isMemory = (s: JobSettings) => Redacted.value(s.mongoUri) === "memory"
 
-const storeLayer = (settings: JobSettings): Layer.Layer<ConversationStore | JobStateStore, unknown, Settings> =>
+/**
+ * What a command does to the database: `read` creates nothing (not even an index), `write`
+ * prepares the indexes the writes rely on, `run` also insists on the source collection.
+ */
+type Access = "read" | "write" | "run"
+
+const storeLayer = (settings: JobSettings, access: Access): Layer.Layer<ConversationStore | JobStateStore, unknown, Settings> =>
   isMemory(settings)
     ? Layer.unwrap(
       Effect.try({
@@ -96,7 +102,9 @@ const storeLayer = (settings: JobSettings): Layer.Layer<ConversationStore | JobS
       }).pipe(Effect.map((state) => Layer.mergeAll(MemoryConversationStore.layer(state), MemoryJobStateStore.layer())))
     )
     // Loaded only when used: the driver is a large part of a start-up that does not need it.
-    : Layer.unwrap(Effect.promise(() => import("./store/mongo/layer.ts")).pipe(Effect.map((m) => m.mongoStoresLayer)))
+    : Layer.unwrap(Effect.promise(() => import("./store/mongo/layer.ts")).pipe(
+      Effect.map((m) => m.mongoStoresLayer({ readOnly: access === "read", requireSources: access === "run" }))
+    ))
 
 const analyzerLayer = Layer.unwrap(Effect.promise(() => import("./analyzer/AnalyzerProvider.ts")).pipe(Effect.map((m) => m.analyzerLayer)))
 
@@ -152,7 +160,7 @@ let current: JobSettings | undefined
 const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | Analyzer | JobHealth | BacklogGauge | Shutdown>(
   flags: FlagValues,
   /** `analyzer` may depend on the settings (the in-memory demo store needs one to score its samples). */
-  options: { readonly analyzer: boolean | ((settings: JobSettings) => boolean); readonly health?: boolean },
+  options: { readonly analyzer: boolean | ((settings: JobSettings) => boolean); readonly health?: boolean; readonly access: Access },
   program: Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function*() {
@@ -167,7 +175,7 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
     current = settings
     const settingsLayer = Settings.layerValue(settings, agent)
     const services = Layer.mergeAll(
-      storeLayer(settings),
+      storeLayer(settings, options.access),
       (typeof options.analyzer === "function" ? options.analyzer(settings) : options.analyzer) ? analyzerLayer : Layer.succeed(Analyzer, Analyzer.of({ provider: "none", analyze: () => Effect.die("no analyzer in this command") })),
       JobHealth.layer,
       BacklogGauge.layer
@@ -197,7 +205,11 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
 export const cpa = Command.make("cpa", runFlags).pipe(
   Command.withSharedFlags(sharedFlags),
   Command.withHandler((input) =>
-    withJob(toFlagValues(input), { analyzer: !input.statsOnly, health: !input.statsOnly }, Effect.gen(function*() {
+    withJob(toFlagValues(input), {
+      analyzer: !input.statsOnly,
+      health: !input.statsOnly,
+      access: input.statsOnly ? (input.resetState ? "write" : "read") : "run"
+    }, Effect.gen(function*() {
       const settings = yield* Settings
       if (input.statsOnly && !input.resetState) {
         yield* showStats()
@@ -236,7 +248,7 @@ const list = Command.make("list", {
 }, (input) =>
   Effect.gen(function*() {
     const shared = yield* cpa
-    yield* withJob(toFlagValues(shared), { analyzer: false }, listDeadLetters({ errorTag: opt(input.error), limit: input.limit, json: input.json }))
+    yield* withJob(toFlagValues(shared), { analyzer: false, access: "read" }, listDeadLetters({ errorTag: opt(input.error), limit: input.limit, json: input.json }))
   })).pipe(Command.withDescription("Open dead letters: counts by error tag, then the records"))
 
 const show = Command.make("show", {
@@ -244,7 +256,7 @@ const show = Command.make("show", {
 }, (input) =>
   Effect.gen(function*() {
     const shared = yield* cpa
-    yield* withJob(toFlagValues(shared), { analyzer: false }, showDeadLetter(input.id))
+    yield* withJob(toFlagValues(shared), { analyzer: false, access: "read" }, showDeadLetter(input.id))
   })).pipe(Command.withDescription("The full error report of one dead letter"))
 
 const retry = Command.make("retry", {
@@ -256,7 +268,7 @@ const retry = Command.make("retry", {
     const shared = yield* cpa
     const chosen = [input.id.length > 0, Option.isSome(input.error), input.all].filter(Boolean).length
     if (chosen !== 1) return yield* failWith(2, "dead-letters retry: give exactly one of --id <source-id>..., --error <tag>, --all")
-    yield* withJob(toFlagValues(shared), { analyzer: true }, withLease(retryDeadLetters({
+    yield* withJob(toFlagValues(shared), { analyzer: true, access: "write" }, withLease(retryDeadLetters({
       ids: input.id.length > 0 ? input.id : undefined,
       errorTag: opt(input.error)
     }), { wait: true }))
@@ -284,7 +296,7 @@ const calibrateCommand = Command.make("calibrate", {
     if (Result.isFailure(rows)) return yield* failWith(2, rows.failure.message)
     yield* withJob(
       toFlagValues(shared),
-      { analyzer: isMemory },
+      { analyzer: isMemory, access: "read" },
       scoreDemoStore("calibrate").pipe(
         Effect.andThen(calibrate({ file: input.grades, rows: rows.success, modelUsed: opt(input.modelUsed), format: input.format }))
       )
@@ -304,7 +316,7 @@ const retestCommand = Command.make("retest", {
     const shared = yield* cpa
     yield* withJob(
       toFlagValues(shared),
-      { analyzer: true },
+      { analyzer: true, access: "read" },
       scoreDemoStore("retest").pipe(Effect.andThen(retest({
         sample: input.sample,
         seed: input.seed,

@@ -39,6 +39,31 @@ const assertClean = async (mongoUri: string, dbName: string) => {
 }
 
 describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurrent: true }, () => {
+  it("read-only commands write nothing to a fresh database; a run against a database without sentiment_analysis says so, exit 2", async () => {
+    const db = freshDbName()
+    const logDir = tempDir("readonly-logs", dir)
+    const args = [...dbArgs(uri, db, logDir), "--llm", "heuristic"]
+    const databases = async () => {
+      const client = await connect(uri)
+      try {
+        return (await client.db().admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name)
+      } finally {
+        await client.close()
+      }
+    }
+    for (const command of [["--stats-only"], ["dead-letters", "list"], ["dead-letters", "list", "--json"]]) {
+      const r = await runCli([...command, ...args])
+      assert.strictEqual(r.code, 0, `${command.join(" ")}: ${r.stderr}`)
+      assert.notInclude(await databases(), db, `${command.join(" ")} created the database`)
+    }
+    const run = await runCli([...args, "--single-batch"])
+    assert.strictEqual(run.code, 2, run.stderr)
+    assert.strictEqual(run.stdout, "")
+    assert.deepStrictEqual(errorLines(run.stderr).length, 1, run.stderr)
+    assert.include(errorLines(run.stderr)[0], `database ${db} has no sentiment_analysis collection: check --db-name`)
+    assert.notInclude(await databases(), db, "the refused run created the database")
+  })
+
   it("drains 200 records in batches of 100, exactly once, again after --reset-state, and --stats-only tells the truth", async () => {
     const db = freshDbName()
     const logDir = tempDir("mongo-logs", dir)

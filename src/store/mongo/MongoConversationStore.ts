@@ -68,261 +68,265 @@ const decodeResult = (doc: Document) =>
  * Needs no transactions, change streams or pipeline updates, so it also runs on FerretDB.
  */
 export class MongoConversationStore {
-  static readonly layer: Layer.Layer<ConversationStore, StoreError, Mongo> = Layer.effect(
-    ConversationStore,
-    Effect.gen(function*() {
-      const mongo = yield* Mongo
-      for (const spec of INDEXES) yield* ensureIndex(mongo, "ConversationStore.ensureIndexes", spec)
+  /** Creates the indexes first: for the commands that write. */
+  static readonly layer: Layer.Layer<ConversationStore, StoreError, Mongo> = Layer.effect(ConversationStore, make(true))
+  /** Creates nothing: for the commands that only read (a fresh database stays empty). */
+  static readonly layerReadOnly: Layer.Layer<ConversationStore, StoreError, Mongo> = Layer.effect(ConversationStore, make(false))
+}
 
-      const sources = mongo.db.collection(SOURCE_COLLECTION)
-      const results = mongo.db.collection(RESULT_COLLECTION)
-      const deadLetters = mongo.db.collection(DEAD_LETTER_COLLECTION)
+function make(prepare: boolean) {
+  return Effect.gen(function*() {
+    const mongo = yield* Mongo
+    if (prepare) for (const spec of INDEXES) yield* ensureIndex(mongo, "ConversationStore.ensureIndexes", spec)
 
-      /**
-       * Pulls the cursor batch by batch (one chunk per server batch) and closes it when the
-       * stream ends, fails or is interrupted, so no server cursor is left open.
-       */
-      const cursorStream = (operation: string, open: () => FindCursor<Document>): Stream.Stream<SourceRecord, StoreError> =>
-        Stream.scoped(Stream.fromPull(Effect.gen(function*() {
-          const cursor = yield* Effect.acquireRelease(
-            Effect.sync(open),
-            (c) => Effect.tryPromise(() => c.close()).pipe(Effect.ignore)
-          )
-          return Effect.flatMap(
-            mongo.use(operation, () => cursor.next()),
-            (first) =>
-              first === null
-                ? Cause.done()
-                : Effect.succeed([toRecord(first), ...cursor.readBufferedDocuments().map(toRecord)] as const)
-          )
-        })))
+    const sources = mongo.db.collection(SOURCE_COLLECTION)
+    const results = mongo.db.collection(RESULT_COLLECTION)
+    const deadLetters = mongo.db.collection(DEAD_LETTER_COLLECTION)
 
-      const readAfter = (after: string | null, limit: number): Stream.Stream<SourceRecord, StoreError> => {
-        const operation = "ConversationStore.readAfter"
-        if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Stream.fail(invalidId(operation, after))
-        // limit(0) means "no limit" to MongoDB
-        if (limit <= 0) return Stream.empty
-        return cursorStream(operation, () => sources.find(afterFilter(after)).sort({ _id: 1 }).limit(limit)).pipe(
-          Stream.withSpan(operation)
+    /**
+     * Pulls the cursor batch by batch (one chunk per server batch) and closes it when the
+     * stream ends, fails or is interrupted, so no server cursor is left open.
+     */
+    const cursorStream = (operation: string, open: () => FindCursor<Document>): Stream.Stream<SourceRecord, StoreError> =>
+      Stream.scoped(Stream.fromPull(Effect.gen(function*() {
+        const cursor = yield* Effect.acquireRelease(
+          Effect.sync(open),
+          (c) => Effect.tryPromise(() => c.close()).pipe(Effect.ignore)
         )
-      }
-
-      const readByIds = (ids: ReadonlyArray<string>): Stream.Stream<SourceRecord, StoreError> => {
-        const wanted = [...new Set(ids.filter((id) => OBJECT_ID_PATTERN.test(id)))].map((id) => new ObjectId(id))
-        if (wanted.length === 0) return Stream.empty
-        return cursorStream("ConversationStore.readByIds", () => sources.find({ _id: { $in: wanted } }).sort({ _id: 1 })).pipe(
-          Stream.withSpan("ConversationStore.readByIds")
+        return Effect.flatMap(
+          mongo.use(operation, () => cursor.next()),
+          (first) =>
+            first === null
+              ? Cause.done()
+              : Effect.succeed([toRecord(first), ...cursor.readBufferedDocuments().map(toRecord)] as const)
         )
-      }
+      })))
 
-      // Results finishing together (same tick, e.g. a fast analyzer at high concurrency) go to
-      // the server in one round trip; a lone result is a batch of one. Each caller still waits
-      // for its own write, so a result is persisted as it completes. New results (the common
-      // case) are inserted; those that exist already (a re-run) are updated by key. Inserting
-      // first is what makes FerretDB's SQLite backend fast: its updates scan the collection.
-      const upsertResolver = RequestResolver.make<UpsertResult>((entries) =>
-        mongo.use("ConversationStore.upsertResult", async () => {
-          const docs = entries.map(({ request: { result } }) => result)
-          const existing: Array<AgenticAnalysis> = []
-          try {
-            // Copies: the driver adds an `_id` to what it inserts.
-            await results.insertMany(docs.map((d) => ({ ...d })), { ordered: false })
-          } catch (error) {
-            if (!(error instanceof MongoBulkWriteError) || !allDuplicateKeys(error)) throw error
-            for (const e of writeErrorsOf(error)) existing.push(docs[e.index]!)
-          }
-          if (existing.length === 0) return
-          try {
-            await results.bulkWrite(
-              existing.map((result) => ({
-                updateOne: { filter: { source_object_id: result.source_object_id }, update: { $set: result }, upsert: true }
-              })),
-              { ordered: false }
-            )
-          } catch (error) {
-            // Two upserts of a new key race: the unique index lets one insert; the other
-            // writer's result for the same record is already there.
-            if (!(error instanceof MongoBulkWriteError) || !allDuplicateKeys(error)) throw error
-          }
-        }).pipe(Effect.andThen(Effect.sync(() => entries.forEach((entry) => entry.completeUnsafe(Exit.void)))))
-      ).pipe(RequestResolver.batchN(1000))
+    const readAfter = (after: string | null, limit: number): Stream.Stream<SourceRecord, StoreError> => {
+      const operation = "ConversationStore.readAfter"
+      if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Stream.fail(invalidId(operation, after))
+      // limit(0) means "no limit" to MongoDB
+      if (limit <= 0) return Stream.empty
+      return cursorStream(operation, () => sources.find(afterFilter(after)).sort({ _id: 1 }).limit(limit)).pipe(
+        Stream.withSpan(operation)
+      )
+    }
 
-      const upsertResult = (result: AgenticAnalysis): Effect.Effect<void, StoreError> =>
-        Effect.request(new UpsertResult({ result }), upsertResolver).pipe(Effect.withSpan("ConversationStore.upsertResult"))
+    const readByIds = (ids: ReadonlyArray<string>): Stream.Stream<SourceRecord, StoreError> => {
+      const wanted = [...new Set(ids.filter((id) => OBJECT_ID_PATTERN.test(id)))].map((id) => new ObjectId(id))
+      if (wanted.length === 0) return Stream.empty
+      return cursorStream("ConversationStore.readByIds", () => sources.find({ _id: { $in: wanted } }).sort({ _id: 1 })).pipe(
+        Stream.withSpan("ConversationStore.readByIds")
+      )
+    }
 
-      /** One atomic update with the same outcome as `foldDeadLetter` (no pipeline update: FerretDB lacks it). */
-      const upsertDeadLetter = (input: DeadLetterInput): Effect.Effect<void, StoreError> =>
-        mongo.use("ConversationStore.upsertDeadLetter", async () => {
-          // A concurrent upsert may insert the document first: the retry then updates it.
-          await upsertWithRetryOnDuplicate(() =>
-            deadLetters.updateOne(
-              { source_object_id: input.source_object_id },
-              {
-                $set: {
-                  conversation_id: `conv_${input.source_object_id}`,
-                  job_name: input.job_name,
-                  analysis_version: input.analysis_version,
-                  status: "open",
-                  error: input.error,
-                  last_failed_at: input.failed_at,
-                  resolved_at: null
-                },
-                $inc: { attempts: input.error.attempts, failures: 1 },
-                $setOnInsert: { first_failed_at: input.failed_at }
-              },
-              { upsert: true }
-            )
-          )
-        }).pipe(Effect.withSpan("ConversationStore.upsertDeadLetter"))
-
-      const resolveDeadLetter = (sourceId: string, at: string): Effect.Effect<boolean, StoreError> =>
-        mongo.use("ConversationStore.resolveDeadLetter", async () => {
-          const r = await deadLetters.updateOne(
-            { source_object_id: sourceId, status: "open" },
-            { $set: { status: "resolved", resolved_at: at } }
-          )
-          return r.matchedCount > 0
-        }).pipe(Effect.withSpan("ConversationStore.resolveDeadLetter"))
-
-      const listDeadLetters = (filter: DeadLetterFilter): Effect.Effect<ReadonlyArray<DeadLetter>, StoreError> => {
-        if (filter.limit !== undefined && filter.limit <= 0) return Effect.succeed([])
-        const query: Filter<Document> = {
-          ...(filter.status !== undefined ? { status: filter.status } : {}),
-          ...(filter.errorTag !== undefined ? { $or: [{ "error.tag": filter.errorTag }, { "error.reason": filter.errorTag }] } : {}),
-          ...(filter.ids !== undefined || filter.afterId !== undefined
-            ? {
-              source_object_id: {
-                ...(filter.ids !== undefined ? { $in: [...filter.ids] } : {}),
-                ...(filter.afterId !== undefined ? { $gt: filter.afterId } : {})
-              }
-            }
-            : {})
+    // Results finishing together (same tick, e.g. a fast analyzer at high concurrency) go to
+    // the server in one round trip; a lone result is a batch of one. Each caller still waits
+    // for its own write, so a result is persisted as it completes. New results (the common
+    // case) are inserted; those that exist already (a re-run) are updated by key. Inserting
+    // first is what makes FerretDB's SQLite backend fast: its updates scan the collection.
+    const upsertResolver = RequestResolver.make<UpsertResult>((entries) =>
+      mongo.use("ConversationStore.upsertResult", async () => {
+        const docs = entries.map(({ request: { result } }) => result)
+        const existing: Array<AgenticAnalysis> = []
+        try {
+          // Copies: the driver adds an `_id` to what it inserts.
+          await results.insertMany(docs.map((d) => ({ ...d })), { ordered: false })
+        } catch (error) {
+          if (!(error instanceof MongoBulkWriteError) || !allDuplicateKeys(error)) throw error
+          for (const e of writeErrorsOf(error)) existing.push(docs[e.index]!)
         }
-        const sort: Sort = { last_failed_at: -1, source_object_id: 1 }
-        return mongo.use("ConversationStore.listDeadLetters", () => {
-          const cursor = deadLetters.find(query, { projection: { _id: 0 } }).sort(sort)
-          return (filter.limit === undefined ? cursor : cursor.limit(filter.limit)).toArray()
-        }).pipe(
-          Effect.flatMap((docs) => Effect.forEach(docs, decodeDeadLetter)),
-          Effect.withSpan("ConversationStore.listDeadLetters")
+        if (existing.length === 0) return
+        try {
+          await results.bulkWrite(
+            existing.map((result) => ({
+              updateOne: { filter: { source_object_id: result.source_object_id }, update: { $set: result }, upsert: true }
+            })),
+            { ordered: false }
+          )
+        } catch (error) {
+          // Two upserts of a new key race: the unique index lets one insert; the other
+          // writer's result for the same record is already there.
+          if (!(error instanceof MongoBulkWriteError) || !allDuplicateKeys(error)) throw error
+        }
+      }).pipe(Effect.andThen(Effect.sync(() => entries.forEach((entry) => entry.completeUnsafe(Exit.void)))))
+    ).pipe(RequestResolver.batchN(1000))
+
+    const upsertResult = (result: AgenticAnalysis): Effect.Effect<void, StoreError> =>
+      Effect.request(new UpsertResult({ result }), upsertResolver).pipe(Effect.withSpan("ConversationStore.upsertResult"))
+
+    /** One atomic update with the same outcome as `foldDeadLetter` (no pipeline update: FerretDB lacks it). */
+    const upsertDeadLetter = (input: DeadLetterInput): Effect.Effect<void, StoreError> =>
+      mongo.use("ConversationStore.upsertDeadLetter", async () => {
+        // A concurrent upsert may insert the document first: the retry then updates it.
+        await upsertWithRetryOnDuplicate(() =>
+          deadLetters.updateOne(
+            { source_object_id: input.source_object_id },
+            {
+              $set: {
+                conversation_id: `conv_${input.source_object_id}`,
+                job_name: input.job_name,
+                analysis_version: input.analysis_version,
+                status: "open",
+                error: input.error,
+                last_failed_at: input.failed_at,
+                resolved_at: null
+              },
+              $inc: { attempts: input.error.attempts, failures: 1 },
+              $setOnInsert: { first_failed_at: input.failed_at }
+            },
+            { upsert: true }
+          )
         )
+      }).pipe(Effect.withSpan("ConversationStore.upsertDeadLetter"))
+
+    const resolveDeadLetter = (sourceId: string, at: string): Effect.Effect<boolean, StoreError> =>
+      mongo.use("ConversationStore.resolveDeadLetter", async () => {
+        const r = await deadLetters.updateOne(
+          { source_object_id: sourceId, status: "open" },
+          { $set: { status: "resolved", resolved_at: at } }
+        )
+        return r.matchedCount > 0
+      }).pipe(Effect.withSpan("ConversationStore.resolveDeadLetter"))
+
+    const listDeadLetters = (filter: DeadLetterFilter): Effect.Effect<ReadonlyArray<DeadLetter>, StoreError> => {
+      if (filter.limit !== undefined && filter.limit <= 0) return Effect.succeed([])
+      const query: Filter<Document> = {
+        ...(filter.status !== undefined ? { status: filter.status } : {}),
+        ...(filter.errorTag !== undefined ? { $or: [{ "error.tag": filter.errorTag }, { "error.reason": filter.errorTag }] } : {}),
+        ...(filter.ids !== undefined || filter.afterId !== undefined
+          ? {
+            source_object_id: {
+              ...(filter.ids !== undefined ? { $in: [...filter.ids] } : {}),
+              ...(filter.afterId !== undefined ? { $gt: filter.afterId } : {})
+            }
+          }
+          : {})
       }
-
-      const countDeadLetters = (status: "open" | "resolved"): Effect.Effect<ReadonlyArray<DeadLetterCount>, StoreError> =>
-        mongo.use("ConversationStore.countDeadLetters", () =>
-          deadLetters.aggregate<{ _id: unknown; count: number }>([
-            { $match: { status } },
-            // `{ $count: {} }` inside `$group` is wrong on FerretDB
-            { $group: { _id: "$error.tag", count: { $sum: 1 } } }
-          ]).toArray()).pipe(
-            Effect.map((groups) =>
-              groups
-                .map((g): DeadLetterCount => ({ tag: typeof g._id === "string" ? g._id : String(g._id), count: g.count }))
-                .sort((a, b) => b.count - a.count || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
-            ),
-            Effect.withSpan("ConversationStore.countDeadLetters")
-          )
-
-      const counts = (after: string | null) => {
-        const operation = "ConversationStore.counts"
-        if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Effect.fail(invalidId(operation, after))
-        return mongo.use(operation, async () => {
-          const [s, r, open, backlog] = await Promise.all([
-            sources.estimatedDocumentCount(),
-            results.estimatedDocumentCount(),
-            deadLetters.countDocuments({ status: "open" }),
-            sources.countDocuments(afterFilter(after))
-          ])
-          return { sources: s, results: r, openDeadLetters: open, backlog }
-        }).pipe(Effect.withSpan(operation))
-      }
-
-      const backlog = (after: string | null) => {
-        const operation = "ConversationStore.backlog"
-        if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Effect.fail(invalidId(operation, after))
-        return mongo.use(operation, () => sources.countDocuments(afterFilter(after))).pipe(Effect.withSpan(operation))
-      }
-
-      const recentResults = (limit: number): Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError> => {
-        if (limit <= 0) return Effect.succeed([])
-        return mongo.use("ConversationStore.recentResults", () =>
-          results.find({}, { projection: { _id: 0 } })
-            .sort({ "analysis_metadata.processed_timestamp": -1, source_object_id: -1 })
-            .limit(limit)
-            .toArray()).pipe(
-            Effect.flatMap((docs) => Effect.forEach(docs, decodeResult)),
-            Effect.withSpan("ConversationStore.recentResults")
-          )
-      }
-
-      // distinct, then per model a count and its latest result: FerretDB lacks `$max` in `$group`,
-      // and there are only ever a handful of models.
-      const modelsUsed: Effect.Effect<ReadonlyArray<ModelUsed>, StoreError> = mongo.use("ConversationStore.modelsUsed", async () => {
-        const models = (await results.distinct("analysis_metadata.model_used")).filter((m): m is string => typeof m === "string")
-        return Promise.all(models.map(async (model): Promise<ModelUsed> => {
-          const filter = { "analysis_metadata.model_used": model }
-          const [count, latest] = await Promise.all([
-            results.countDocuments(filter),
-            results.find(filter, { projection: { _id: 0, "analysis_metadata.processed_timestamp": 1 } })
-              .sort({ "analysis_metadata.processed_timestamp": -1 })
-              .limit(1)
-              .next()
-          ])
-          const at: unknown = (latest?.analysis_metadata as { processed_timestamp?: unknown } | undefined)?.processed_timestamp
-          return { model, results: count, latest: typeof at === "string" ? at : "" }
-        }))
+      const sort: Sort = { last_failed_at: -1, source_object_id: 1 }
+      return mongo.use("ConversationStore.listDeadLetters", () => {
+        const cursor = deadLetters.find(query, { projection: { _id: 0 } }).sort(sort)
+        return (filter.limit === undefined ? cursor : cursor.limit(filter.limit)).toArray()
       }).pipe(
-        Effect.map((models) =>
-          [...models].sort((a, b) => (a.latest < b.latest ? 1 : a.latest > b.latest ? -1 : a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
-        ),
-        Effect.withSpan("ConversationStore.modelsUsed")
+        Effect.flatMap((docs) => Effect.forEach(docs, decodeDeadLetter)),
+        Effect.withSpan("ConversationStore.listDeadLetters")
       )
+    }
 
-      const resultIds = (modelUsed: string): Effect.Effect<ReadonlyArray<string>, StoreError> =>
-        mongo.use("ConversationStore.resultIds", () =>
-          results.find({ "analysis_metadata.model_used": modelUsed }, { projection: { _id: 0, source_object_id: 1 } })
-            .sort({ source_object_id: 1 })
-            .toArray()).pipe(
-            Effect.map((docs) => docs.map((d) => String(d.source_object_id))),
-            Effect.withSpan("ConversationStore.resultIds")
-          )
+    const countDeadLetters = (status: "open" | "resolved"): Effect.Effect<ReadonlyArray<DeadLetterCount>, StoreError> =>
+      mongo.use("ConversationStore.countDeadLetters", () =>
+        deadLetters.aggregate<{ _id: unknown; count: number }>([
+          { $match: { status } },
+          // `{ $count: {} }` inside `$group` is wrong on FerretDB
+          { $group: { _id: "$error.tag", count: { $sum: 1 } } }
+        ]).toArray()).pipe(
+          Effect.map((groups) =>
+            groups
+              .map((g): DeadLetterCount => ({ tag: typeof g._id === "string" ? g._id : String(g._id), count: g.count }))
+              .sort((a, b) => b.count - a.count || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
+          ),
+          Effect.withSpan("ConversationStore.countDeadLetters")
+        )
 
-      // A few thousand ids at most per query, so the filter stays far below the 16 MB command limit.
-      const ID_CHUNK = 5_000
-      const resultsByIds = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError> => {
-        const unique = [...new Set(ids)]
-        const chunks = Array.from({ length: Math.ceil(unique.length / ID_CHUNK) }, (_, i) => unique.slice(i * ID_CHUNK, (i + 1) * ID_CHUNK))
-        return Effect.forEach(chunks, (chunk) =>
-          mongo.use("ConversationStore.resultsByIds", () =>
-            results.find({ source_object_id: { $in: chunk } }, { projection: { _id: 0 } }).toArray()).pipe(
-              Effect.flatMap((docs) => Effect.forEach(docs, decodeResult))
-            )).pipe(
-            Effect.map((parts) => parts.flat().sort((a, b) => (a.source_object_id < b.source_object_id ? -1 : a.source_object_id > b.source_object_id ? 1 : 0))),
-            Effect.withSpan("ConversationStore.resultsByIds")
-          )
-      }
+    const counts = (after: string | null) => {
+      const operation = "ConversationStore.counts"
+      if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Effect.fail(invalidId(operation, after))
+      return mongo.use(operation, async () => {
+        const [s, r, open, backlog] = await Promise.all([
+          sources.estimatedDocumentCount(),
+          results.estimatedDocumentCount(),
+          deadLetters.countDocuments({ status: "open" }),
+          sources.countDocuments(afterFilter(after))
+        ])
+        return { sources: s, results: r, openDeadLetters: open, backlog }
+      }).pipe(Effect.withSpan(operation))
+    }
 
-      const ping = mongo.use("ConversationStore.ping", (db) => db.command({ ping: 1 })).pipe(
-        Effect.asVoid,
-        Effect.withSpan("ConversationStore.ping")
-      )
+    const backlog = (after: string | null) => {
+      const operation = "ConversationStore.backlog"
+      if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Effect.fail(invalidId(operation, after))
+      return mongo.use(operation, () => sources.countDocuments(afterFilter(after))).pipe(Effect.withSpan(operation))
+    }
 
-      return ConversationStore.of({
-        readAfter,
-        readByIds,
-        upsertResult,
-        upsertDeadLetter,
-        resolveDeadLetter,
-        listDeadLetters,
-        countDeadLetters,
-        counts,
-        backlog,
-        recentResults,
-        modelsUsed,
-        resultIds,
-        resultsByIds,
-        ping
-      })
+    const recentResults = (limit: number): Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError> => {
+      if (limit <= 0) return Effect.succeed([])
+      return mongo.use("ConversationStore.recentResults", () =>
+        results.find({}, { projection: { _id: 0 } })
+          .sort({ "analysis_metadata.processed_timestamp": -1, source_object_id: -1 })
+          .limit(limit)
+          .toArray()).pipe(
+          Effect.flatMap((docs) => Effect.forEach(docs, decodeResult)),
+          Effect.withSpan("ConversationStore.recentResults")
+        )
+    }
+
+    // distinct, then per model a count and its latest result: FerretDB lacks `$max` in `$group`,
+    // and there are only ever a handful of models.
+    const modelsUsed: Effect.Effect<ReadonlyArray<ModelUsed>, StoreError> = mongo.use("ConversationStore.modelsUsed", async () => {
+      const models = (await results.distinct("analysis_metadata.model_used")).filter((m): m is string => typeof m === "string")
+      return Promise.all(models.map(async (model): Promise<ModelUsed> => {
+        const filter = { "analysis_metadata.model_used": model }
+        const [count, latest] = await Promise.all([
+          results.countDocuments(filter),
+          results.find(filter, { projection: { _id: 0, "analysis_metadata.processed_timestamp": 1 } })
+            .sort({ "analysis_metadata.processed_timestamp": -1 })
+            .limit(1)
+            .next()
+        ])
+        const at: unknown = (latest?.analysis_metadata as { processed_timestamp?: unknown } | undefined)?.processed_timestamp
+        return { model, results: count, latest: typeof at === "string" ? at : "" }
+      }))
+    }).pipe(
+      Effect.map((models) =>
+        [...models].sort((a, b) => (a.latest < b.latest ? 1 : a.latest > b.latest ? -1 : a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
+      ),
+      Effect.withSpan("ConversationStore.modelsUsed")
+    )
+
+    const resultIds = (modelUsed: string): Effect.Effect<ReadonlyArray<string>, StoreError> =>
+      mongo.use("ConversationStore.resultIds", () =>
+        results.find({ "analysis_metadata.model_used": modelUsed }, { projection: { _id: 0, source_object_id: 1 } })
+          .sort({ source_object_id: 1 })
+          .toArray()).pipe(
+          Effect.map((docs) => docs.map((d) => String(d.source_object_id))),
+          Effect.withSpan("ConversationStore.resultIds")
+        )
+
+    // A few thousand ids at most per query, so the filter stays far below the 16 MB command limit.
+    const ID_CHUNK = 5_000
+    const resultsByIds = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError> => {
+      const unique = [...new Set(ids)]
+      const chunks = Array.from({ length: Math.ceil(unique.length / ID_CHUNK) }, (_, i) => unique.slice(i * ID_CHUNK, (i + 1) * ID_CHUNK))
+      return Effect.forEach(chunks, (chunk) =>
+        mongo.use("ConversationStore.resultsByIds", () =>
+          results.find({ source_object_id: { $in: chunk } }, { projection: { _id: 0 } }).toArray()).pipe(
+            Effect.flatMap((docs) => Effect.forEach(docs, decodeResult))
+          )).pipe(
+          Effect.map((parts) => parts.flat().sort((a, b) => (a.source_object_id < b.source_object_id ? -1 : a.source_object_id > b.source_object_id ? 1 : 0))),
+          Effect.withSpan("ConversationStore.resultsByIds")
+        )
+    }
+
+    const ping = mongo.use("ConversationStore.ping", (db) => db.command({ ping: 1 })).pipe(
+      Effect.asVoid,
+      Effect.withSpan("ConversationStore.ping")
+    )
+
+    return ConversationStore.of({
+      readAfter,
+      readByIds,
+      upsertResult,
+      upsertDeadLetter,
+      resolveDeadLetter,
+      listDeadLetters,
+      countDeadLetters,
+      counts,
+      backlog,
+      recentResults,
+      modelsUsed,
+      resultIds,
+      resultsByIds,
+      ping
     })
-  )
+  })
 }
