@@ -54,7 +54,8 @@ const runFlags = {
   ...settingFlags("run"),
   singleBatch: toggle("single-batch", "Run one batch, print BATCH RESULTS and exit"),
   resetState: toggle("reset-state", "Forget the checkpoint and statistics first: the next batch starts from the first record"),
-  statsOnly: toggle("stats-only", "Print JOB STATISTICS and exit (writes nothing)")
+  statsOnly: toggle("stats-only", "Print JOB STATISTICS and exit (writes nothing)"),
+  wait: toggle("wait", "With --single-batch or --reset-state: wait for a running instance to stop instead of exiting 3")
 }
 
 const opt = (o: Option.Option<string>): string | undefined => Option.getOrUndefined(o)
@@ -141,6 +142,8 @@ const describeFailure = (e: unknown): { readonly code: number; readonly message:
   switch (tagged._tag) {
     case "ConfigError":
       return { code: 2, message: String(tagged.message) }
+    case "LeaseHeld":
+      return { code: 3, message: String(tagged.message) }
     case "StoreError":
       // The message already says what failed and why; a refused login, a missing privilege or
       // a malformed connection string will not mend itself on a restart.
@@ -215,7 +218,8 @@ export const cpa = Command.make("cpa", runFlags).pipe(
         yield* showStats()
         return
       }
-      // Writing needs the job's lease. A reset never waits for another instance: it refuses.
+      // Writing needs the job's lease. Periodic mode waits for it as a standby; a one-shot
+      // command (one batch, a reset) says who holds it and exits 3, unless told to --wait.
       yield* withLease(
         Effect.gen(function*() {
           if (input.resetState) yield* resetState()
@@ -223,7 +227,7 @@ export const cpa = Command.make("cpa", runFlags).pipe(
           if (input.singleBatch) yield* Console.log(formatBatchResults(yield* runBatch()))
           else yield* runPeriodic()
         }),
-        { wait: !input.resetState }
+        { wait: input.wait || (!input.resetState && !input.singleBatch) }
       )
       // The in-memory store ends with the process: show what it holds before it goes.
       if (input.statsOnly || isMemory(settings)) yield* showStats()

@@ -2,12 +2,25 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import type { Lease } from "../src/domain/Lease.ts"
-import { withLease } from "../src/programs/Lease.ts"
+import { describeHolder, withLease } from "../src/programs/Lease.ts"
 import { MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
 import { Shutdown } from "../src/services/Shutdown.ts"
 import { testSettings } from "./support/fixtures.ts"
 
 const JOB = "conversation_performance_analysis"
+
+describe("describeHolder", () => {
+  it("reads host and pid out of the default instance id", () => {
+    assert.strictEqual(
+      describeHolder({ owner: "web-1:4242:k3x9q", acquired_at: "2026-11-30T10:00:00.000Z", expires_at: "2026-11-30T10:01:00.000Z" }),
+      "web-1:4242:k3x9q (host web-1, pid 4242), holding it since 2026-11-30T10:00:00.000Z"
+    )
+    assert.strictEqual(
+      describeHolder({ owner: "inst-a", acquired_at: "2026-11-30T10:00:00.000Z", expires_at: "2026-11-30T10:01:00.000Z" }),
+      "inst-a, holding it since 2026-11-30T10:00:00.000Z"
+    )
+  })
+})
 
 describe("withLease", () => {
   it.effect("a second instance waits for the first to release, then runs", () =>
@@ -59,6 +72,7 @@ describe("withLease", () => {
       )
       assert.isTrue(Exit.isFailure(refused))
       assert.include(String(Exit.isFailure(refused) ? refused.cause : ""), "dead")
+      assert.include(String(Exit.isFailure(refused) ? refused.cause : ""), "LeaseHeld", "a held lease is its own error (exit 3), not a failed run")
       let ran = false
       const fiber = yield* withLease(Effect.sync(() => (ran = true)), { wait: true }).pipe(
         Effect.provide(Layer.mergeAll(store, Shutdown.layer, testSettings({}, { instanceId: "me" }))),

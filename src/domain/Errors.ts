@@ -115,5 +115,13 @@ export class RunFatal extends Schema.TaggedError<RunFatal>()("RunFatal", {
   sourceId: Schema.optionalKey(Schema.String)
 }) {}
 
+/**
+ * Another live instance holds the job's lease, so a one-shot command (`--single-batch`,
+ * `--reset-state`) did not start (exit code 3; `--wait` waits instead).
+ */
+export class LeaseHeld extends Schema.TaggedError<LeaseHeld>()("LeaseHeld", {
+  message: Schema.String
+}) {}
+
 /** Errors a record can end with; each becomes a dead letter unless it is fatal. */
 export type RecordError = InvalidSourceDocument | AnalyzerError | ModelOutputInvalid

@@ -1,15 +1,24 @@
 import { Clock, Duration, Effect } from "effect"
-import { RunFatal } from "../domain/Errors.ts"
+import { LeaseHeld, RunFatal } from "../domain/Errors.ts"
+import type { Lease } from "../domain/Lease.ts"
 import { JobStateStore } from "../services/JobStateStore.ts"
 import { Settings } from "../services/Settings.ts"
 import { Shutdown } from "../services/Shutdown.ts"
 import { storeOp, storeOpOnce } from "./StoreOp.ts"
 
+/** `host:pid:random` (the default instance id) read back as host and pid, for people. */
+export const describeHolder = (lease: Lease): string => {
+  const m = /^(.+):(\d+):[a-z0-9]+$/.exec(lease.owner)
+  const who = m !== null ? `${lease.owner} (host ${m[1]}, pid ${m[2]})` : lease.owner
+  return `${who}, holding it since ${lease.acquired_at}`
+}
+
 /**
  * Runs `program` while holding the job's lease, so that only one instance works on a job at
- * a time. Without `wait`, a lease held by another instance is an error; with it, the call
- * waits (logging who holds it until when) and takes over once it expires. The lease is
- * renewed every third of its time-to-live; losing it stops the program.
+ * a time. Without `wait`, a lease held by another instance fails with `LeaseHeld` (exit 3);
+ * with it, the call waits as a standby (saying once who holds the lease) and takes over once
+ * the holder stops renewing it. The lease is renewed every third of its time-to-live; losing
+ * it stops the program.
  */
 export const withLease = <A, E, R>(program: Effect.Effect<A, E, R>, options: { readonly wait: boolean }) =>
   Effect.gen(function*() {
@@ -33,14 +42,20 @@ export const withLease = <A, E, R>(program: Effect.Effect<A, E, R>, options: { r
       }
       const { holder } = attempt
       if (!options.wait) {
-        return yield* new RunFatal({
-          message: `another instance (${holder.owner}) holds the lease of job ${jobName} until ${holder.expires_at}; try again after that`
+        return yield* new LeaseHeld({
+          message: `job ${jobName} is running in another instance: ${describeHolder(holder)}; ` +
+            "it keeps the lease while it runs: try again once it has stopped, or pass --wait to wait for it"
         })
       }
-      if (reported !== `${holder.owner}${holder.expires_at}`) {
-        reported = `${holder.owner}${holder.expires_at}`
-        yield* Effect.logInfo(`lease of job ${jobName} held by ${holder.owner} until ${holder.expires_at}; waiting`)
+      // The holder renews the lease every third of its lifetime: say who it is once, not on
+      // every renewal.
+      if (reported !== holder.owner) {
+        reported = holder.owner
+        yield* Effect.logInfo(
+          `lease of job ${jobName} held by ${describeHolder(holder)}; waiting as a standby (its lease runs until ${holder.expires_at} unless renewed)`
+        )
       }
+      yield* Effect.logDebug(`lease of job ${jobName} held by ${holder.owner} until ${holder.expires_at}; waiting`)
       const wait = Math.min(Math.max(Date.parse(holder.expires_at) - (yield* Clock.currentTimeMillis), 0) + 250, ttl)
       yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), shutdown.await)
       if (yield* shutdown.isRequested) return yield* Effect.interrupt

@@ -129,8 +129,8 @@ describe.skipIf(uri === "")("the job's lifecycle against the real MongoDB server
       assert.strictEqual(killed.state.status, "running")
       await assertClean(db)
 
-      // the re-run waits for the dead process's lease (4 s) to expire, then finishes the batch
-      const rerun = await runCli(args, { env })
+      // the re-run (told to --wait) waits for the dead process's lease (4 s) to expire, then finishes the batch
+      const rerun = await runCli([...args, "--wait"], { env })
       assert.strictEqual(rerun.code, 0, rerun.stderr)
       const done = await dbView(uri, db)
       assert.strictEqual(done.results, 60)
@@ -166,7 +166,7 @@ describe.skipIf(uri === "")("the job's lifecycle against the real MongoDB server
       slow.pause()
       const a = startCli(args, { env: anthropicEnv(slow.url, { CPA_INSTANCE_ID: "inst-a" }) })
       const b = startCli(args, { env: anthropicEnv(slow.url, { CPA_INSTANCE_ID: "inst-b" }) })
-      const looked = /taken by inst-\w|held by inst-\w until \S+; waiting/
+      const looked = /taken by inst-\w|held by inst-\w.*; waiting as a standby/
       await Promise.all([a.waitFor(looked, 60_000), b.waitFor(looked, 60_000)])
       slow.resume()
       const [ra, rb] = await Promise.all([a.exited, b.exited])
@@ -174,11 +174,12 @@ describe.skipIf(uri === "")("the job's lifecycle against the real MongoDB server
       assert.strictEqual(rb.code, 0, rb.stderr)
 
       const runs = [{ name: "inst-a", r: ra }, { name: "inst-b", r: rb }]
-      const waiters = runs.filter(({ r }) => /held by inst-\w until \S+; waiting/.test(r.stderr))
+      const waiters = runs.filter(({ r }) => /held by inst-\w.*; waiting as a standby/.test(r.stderr))
       assert.strictEqual(waiters.length, 1, `exactly one waited:\n--- a\n${ra.stderr}\n--- b\n${rb.stderr}`)
       const waiter = waiters[0]!
       const winner = runs.find((x) => x !== waiter)!
-      assert.include(waiter.r.stderr, `held by ${winner.name} until`)
+      assert.include(waiter.r.stderr, `held by ${winner.name}, holding it since`)
+      assert.strictEqual(logLines(waiter.r.stderr, /waiting as a standby/).length, 1, "who holds the lease is said once, not on every renewal")
       const won = logLines(winner.r.stderr, /taken by/)
       assert.strictEqual(won.length, 1)
       assert.include(won[0]!.line, `taken by ${winner.name}`)
@@ -206,7 +207,8 @@ describe.skipIf(uri === "")("the job's lifecycle against the real MongoDB server
       await waitForResults(db, 4, a, 40_000)
       // A stays busy (its requests go unanswered) until B has seen its lease, however slowly B starts.
       slow.pause()
-      const b = startCli(args, { env: anthropicEnv(slow.url, { CPA_INSTANCE_ID: "inst-b" }) })
+      // B is a one-shot run told to --wait; at debug level it logs each lease expiry it sees
+      const b = startCli([...args, "--wait", "--log-level", "debug"], { env: anthropicEnv(slow.url, { CPA_INSTANCE_ID: "inst-b" }) })
       await b.waitFor(/held by inst-a until \S+; waiting/, 60_000)
       a.signal("SIGKILL")
       const killedAt = Date.now()

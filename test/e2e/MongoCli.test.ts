@@ -30,6 +30,8 @@ const uri = e2eMongoUri("test/e2e/MongoCli.test.ts")
 const dir = tempDir("mongo")
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
+const logLinesOf = (stderr: string, pattern: RegExp): number => stderr.split("\n").filter((l) => pattern.test(l)).length
+
 const assertClean = async (mongoUri: string, dbName: string) => {
   const report = await checkInvariant(mongoUri, dbName)
   assert.deepStrictEqual(report.lost, [], "lost")
@@ -62,6 +64,38 @@ describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurr
     assert.deepStrictEqual(errorLines(run.stderr).length, 1, run.stderr)
     assert.include(errorLines(run.stderr)[0], `database ${db} has no sentiment_analysis collection: check --db-name`)
     assert.notInclude(await databases(), db, "the refused run created the database")
+  })
+
+  it("one-shot commands exit 3 naming the instance that holds the lease; --wait waits for it instead", async () => {
+    const db = freshDbName()
+    const logDir = tempDir("lease-logs", dir)
+    try {
+      await seedSources(uri, db, 5)
+      const acquired = new Date().toISOString()
+      await withDb(uri, db, (d) =>
+        d.collection("job_state").insertOne({
+          job_name: "conversation_performance_analysis",
+          lease: { owner: "web-7:4242:k3x9q", acquired_at: acquired, expires_at: new Date(Date.now() + 3_000).toISOString() }
+        }))
+      const args = [...dbArgs(uri, db, logDir), "--llm", "heuristic"]
+      for (const oneShot of [["--single-batch"], ["--reset-state"]]) {
+        const r = await runCli([...args, ...oneShot])
+        assert.strictEqual(r.code, 3, `${oneShot.join(" ")}: ${r.stderr}`)
+        assert.strictEqual(r.stdout, "")
+        const lines = errorLines(r.stderr)
+        assert.strictEqual(lines.length, 1, r.stderr)
+        assert.include(lines[0], "web-7:4242:k3x9q (host web-7, pid 4242)")
+        assert.include(lines[0], `since ${acquired}`)
+        assert.include(lines[0], "--wait")
+      }
+      // The holder stops renewing: a one-shot run told to --wait takes over once the lease runs out.
+      const waited = await runCli([...args, "--single-batch", "--wait"])
+      assert.strictEqual(waited.code, 0, waited.stderr)
+      assert.strictEqual(reportValue(waited.stdout, "Records Processed"), "5")
+      assert.strictEqual(logLinesOf(waited.stderr, /waiting as a standby/), 1)
+    } finally {
+      await dropDb(uri, db)
+    }
   })
 
   it("drains 200 records in batches of 100, exactly once, again after --reset-state, and --stats-only tells the truth", async () => {

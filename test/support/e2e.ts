@@ -224,7 +224,8 @@ export const reportValue = (stdout: string, label: string): string | undefined =
 export const errorLines = (stderr: string): Array<string> => stderr.split("\n").filter((l) => l.startsWith("error: "))
 
 /**
- * Runs `--single-batch` (in-process) until a run processes nothing; returns each run's "Records Processed".
+ * Runs `--single-batch --wait` (in-process; a killed run may have left its lease to expire) until
+ * a run processes nothing; returns each run's "Records Processed".
  * Fails on a non-zero exit or after `maxRuns`.
  */
 export const drain = async (
@@ -233,7 +234,7 @@ export const drain = async (
 ): Promise<Array<number>> => {
   const processed: Array<number> = []
   for (let run = 0; run < (options.maxRuns ?? 10); run++) {
-    const r = await runCli([...args, "--single-batch"], options)
+    const r = await runCli([...args, "--single-batch", "--wait"], options)
     if (r.code !== 0) throw new Error(`run ${run + 1} exited ${r.code} (${r.signal}):\n${r.stderr}`)
     const n = recordsProcessed(r.stdout)
     if (n.length !== 1) throw new Error(`run ${run + 1}: expected one BATCH RESULTS block, stdout:\n${r.stdout}`)
