@@ -2,7 +2,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { Console as NodeConsole } from "node:console"
 import { Writable } from "node:stream"
-import { Cause, ConfigProvider, Console, Context, Effect, Exit as EffectExit, Layer, Option, Redacted, Result, Runtime } from "effect"
+import { Cause, ConfigProvider, Console, Context, Effect, Exit as EffectExit, Fiber, Layer, Option, Redacted, Result, Runtime } from "effect"
 import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import { ConfigError } from "./domain/Errors.ts"
 import { runBatch } from "./programs/Batch.ts"
@@ -123,6 +123,8 @@ const processOutput: Output = { out: (t) => process.stdout.write(t), err: (t) =>
 const InvocationOutput = Context.Reference<Output>("cpa/InvocationOutput", { defaultValue: () => processOutput })
 /** The command line of this invocation, for `--log-level` (handled by the CLI library itself). */
 const InvocationArgv = Context.Reference<ReadonlyArray<string>>("cpa/InvocationArgv", { defaultValue: () => process.argv.slice(2) })
+/** The signal that asked this invocation to stop, once one has (for the log line that says so). */
+const StopSignal = Context.Reference<() => string | undefined>("cpa/StopSignal", { defaultValue: () => () => undefined })
 
 /** `--log-level` given on the command line wins over LOG_LEVEL and the YAML key. */
 const argvLogLevel = (argv: ReadonlyArray<string>): string | undefined => {
@@ -176,6 +178,14 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
     const logDir = yield* Effect.result(checkLogDir(settings.logDir))
     if (Result.isFailure(logDir)) return yield* failWith(2, logDir.failure.message)
     current = settings
+    // A stop request is logged like everything else (text or JSON, stderr and the daily file).
+    const stopSignal = yield* StopSignal
+    const announceStop = Effect.gen(function*() {
+      yield* (yield* Shutdown).await
+      yield* Effect.logWarning(
+        `${stopSignal() ?? "stop requested"}: finishing records in flight (up to ${settings.shutdownGraceMs / 1000} s), then stopping; send it again to stop at once`
+      )
+    })
     const settingsLayer = Settings.layerValue(settings, agent)
     const services = Layer.mergeAll(
       storeLayer(settings, options.access),
@@ -183,7 +193,13 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
       JobHealth.layer,
       BacklogGauge.layer
     ).pipe(Layer.provideMerge(settingsLayer))
-    return yield* (program as Effect.Effect<A, E, Settings | ConversationStore | JobStateStore | Analyzer | JobHealth | BacklogGauge | Shutdown>).pipe(
+    const withStopNotice = Effect.gen(function*() {
+      const notice = yield* Effect.forkChild(announceStop)
+      return yield* (program as Effect.Effect<A, E, Settings | ConversationStore | JobStateStore | Analyzer | JobHealth | BacklogGauge | Shutdown>).pipe(
+        Effect.ensuring(Fiber.interrupt(notice))
+      )
+    })
+    return yield* withStopNotice.pipe(
       Effect.provide(
         options.health === true && settings.healthPort !== undefined
           ? healthLayer(settings.healthPort, settings.healthHost).pipe(Layer.provideMerge(services))
@@ -373,7 +389,12 @@ const presenter = CliOutput.layerPresenter({
  */
 export const cli = (
   argv: ReadonlyArray<string>,
-  options: { readonly env?: Env; readonly shutdown?: Shutdown["Service"]; readonly output?: Output } = {}
+  options: {
+    readonly env?: Env
+    readonly shutdown?: Shutdown["Service"]
+    readonly stopSignal?: () => string | undefined
+    readonly output?: Output
+  } = {}
 ): Effect.Effect<void, unknown> => {
   const env = options.env ?? process.env
   const output = options.output ?? processOutput
@@ -385,6 +406,7 @@ export const cli = (
   return Command.runWith(app, { version: VERSION })(normalizeArgv(argv)).pipe(
     Effect.provideService(InvocationEnv, env),
     Effect.provideService(InvocationArgv, argv),
+    Effect.provideService(StopSignal, options.stopSignal ?? (() => undefined)),
     options.shutdown !== undefined ? Effect.provideService(Shutdown, options.shutdown) : Effect.provideServiceEffect(Shutdown, Shutdown.make),
     Effect.provideService(InvocationOutput, output),
     Effect.provideService(Console.Console, console),
@@ -408,18 +430,22 @@ export const runCli = async (argv: ReadonlyArray<string>, options: { readonly en
  */
 export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)): void => {
   const shutdown = Effect.runSync(Shutdown.make)
-  const fiber = Effect.runFork(cli(argv, { shutdown }))
-  let signals = 0
+  let stopSignal: string | undefined
+  let forced = false
+  const fiber = Effect.runFork(cli(argv, { shutdown, stopSignal: () => stopSignal }))
   let graceTimer: NodeJS.Timeout | undefined
   const onSignal = (signal: NodeJS.Signals) => {
-    signals++
-    if (signals > 1) {
-      process.stderr.write(`${signal} again: exiting now\n`)
-      process.exit(130)
+    if (stopSignal !== undefined) {
+      // Again: stop now. Interrupting still runs the finalizers (job state `stopped`, the
+      // lease released) where the store answers; a hung store cannot hold the exit for long.
+      forced = true
+      fiber.interruptUnsafe()
+      setTimeout(() => process.exit(130), 5_000).unref()
+      return
     }
-    const graceMs = current?.shutdownGraceMs ?? 30_000
-    process.stderr.write(`${signal}: finishing records in flight (up to ${graceMs / 1000} s), then stopping; send it again to exit now\n`)
+    stopSignal = signal
     Effect.runSync(shutdown.request)
+    const graceMs = current?.shutdownGraceMs ?? 30_000
     graceTimer = setTimeout(() => fiber.interruptUnsafe(), graceMs)
     graceTimer.unref()
   }
@@ -429,7 +455,7 @@ export const main = (argv: ReadonlyArray<string> = process.argv.slice(2)): void 
     clearTimeout(graceTimer)
     process.removeListener("SIGINT", onSignal)
     process.removeListener("SIGTERM", onSignal)
-    process.exitCode = exitCodeOf(exit, Effect.runSync(shutdown.isRequested))
+    process.exitCode = forced ? 130 : exitCodeOf(exit, Effect.runSync(shutdown.isRequested))
   })
 }
 

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer } from "effect"
+import { Console, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { runPeriodic } from "../src/programs/Periodic.ts"
 import { Shutdown } from "../src/services/Shutdown.ts"
@@ -46,10 +46,36 @@ describe("runPeriodic", () => {
         Effect.forkChild
       )
       yield* TestClock.adjust(1_000)
+      assert.strictEqual(world.states.get(JOB)?.status, "completed")
+      const before = world.states.get(JOB)!.last_updated
+      yield* TestClock.adjust(30_000)
       yield* shutdown.request
       yield* TestClock.adjust(0)
       const totals = yield* Fiber.join(fiber)
       assert.strictEqual(totals.batches, 1)
       assert.strictEqual(totals.records_persisted, 3)
+      // Recorded as a stop mid-batch is: status stopped, at the time of the stop.
+      assert.strictEqual(world.states.get(JOB)?.status, "stopped")
+      assert.isAbove(Date.parse(world.states.get(JOB)!.last_updated), Date.parse(before))
+    }))
+
+  it.effect("BATCH RESULTS carry the job's own iteration number, the one the log shows", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(4))
+      const layer = Layer.mergeAll(
+        runServices,
+        world.layer,
+        scriptedAnalyzer(() => Effect.succeed(fixedScores)).layer,
+        testSettings({ batchSize: 2, maxIterations: 2 })
+      )
+      const printed: Array<string> = []
+      const console = { ...globalThis.console, log: (...args: ReadonlyArray<unknown>) => void printed.push(args.join(" ")) }
+      // A first run of two batches, then a second run: its batches are iterations 3 and 4.
+      yield* runPeriodic().pipe(Effect.provide(layer), Effect.provideService(Console.Console, console as Console.Console))
+      printed.length = 0
+      world.store.insertSources(records(4, 100))
+      yield* runPeriodic().pipe(Effect.provide(layer), Effect.provideService(Console.Console, console as Console.Console))
+      const headers = printed.flatMap((block) => block.split("\n").filter((l) => l.startsWith("BATCH RESULTS")))
+      assert.deepStrictEqual(headers, ["BATCH RESULTS (iteration 3)", "BATCH RESULTS (iteration 4)"])
     }))
 })

@@ -1,9 +1,11 @@
-import { Console, Duration, Effect } from "effect"
+import { Clock, Console, Duration, Effect } from "effect"
 import { emptyTotals, type TotalStats } from "../domain/JobState.ts"
+import { JobStateStore } from "../services/JobStateStore.ts"
 import { Settings } from "../services/Settings.ts"
 import { Shutdown } from "../services/Shutdown.ts"
 import { addToTotals, runBatch } from "./Batch.ts"
 import { formatBatchResults, formatRunTotals } from "./Reports.ts"
+import { storeOp } from "./StoreOp.ts"
 
 /**
  * A batch every `interval` minutes until `maxIterations` (forever when unset). A batch that
@@ -13,6 +15,7 @@ import { formatBatchResults, formatRunTotals } from "./Reports.ts"
 export const runPeriodic = Effect.fn("runPeriodic")(function*() {
   const settings = yield* Settings
   const shutdown = yield* Shutdown
+  const jobs = yield* JobStateStore
   let totals: TotalStats = emptyTotals
   let last: string | null = null
   const printTotals = Effect.suspend(() => Console.log(formatRunTotals(totals, last)))
@@ -21,16 +24,26 @@ export const runPeriodic = Effect.fn("runPeriodic")(function*() {
       const batch = yield* runBatch()
       totals = addToTotals(totals, batch)
       last = batch.last_processed_id
-      yield* Console.log(formatBatchResults(batch, `BATCH RESULTS (iteration ${i})`))
+      // One numbering on stdout and in the log: the job's own iteration count from job_state.
+      const iteration = (yield* storeOp(jobs.load(settings.jobName)))?.data.iteration ?? i
+      yield* Console.log(formatBatchResults(batch, `BATCH RESULTS (iteration ${iteration})`))
       if ((yield* shutdown.isRequested) || (settings.maxIterations !== undefined && i >= settings.maxIterations)) break
       if (batch.records_processed >= settings.batchSize) {
         yield* Effect.logInfo("batch was full: starting the next one at once")
         continue
       }
       yield* Effect.logInfo(`next batch in ${settings.interval} minute(s)`)
-      // A stop request ends the wait at once.
+      // A stop request ends the wait at once, and is recorded as a stop mid-batch would be.
       yield* Effect.raceFirst(Effect.sleep(Duration.minutes(settings.interval)), shutdown.await)
-      if (yield* shutdown.isRequested) break
+      if (yield* shutdown.isRequested) {
+        const state = yield* storeOp(jobs.load(settings.jobName))
+        if (state !== undefined) {
+          const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+          yield* storeOp(jobs.save({ ...state, status: "stopped", last_updated: now }))
+        }
+        yield* Effect.logInfo("stopped while waiting for the next batch; status stopped")
+        break
+      }
     }
   })
   yield* loop.pipe(Effect.ensuring(printTotals))

@@ -1,4 +1,5 @@
 import * as fs from "node:fs"
+import * as path from "node:path"
 import type { MongoClient } from "mongodb"
 import { afterAll, assert, describe, it } from "vitest"
 import { DEAD_LETTER_COLLECTION, RESULT_COLLECTION } from "../../src/domain/Result.ts"
@@ -110,6 +111,46 @@ describe.skipIf(uri === "")("the job's lifecycle against the real MongoDB server
       assert.strictEqual(done.results, 60)
       assert.deepStrictEqual([...slow.counts.keys()].sort(), [...ids].sort())
       assert.deepStrictEqual(repeated(slow), [], "each record analyzed exactly once")
+      await assertClean(db)
+    })
+  }, 120_000)
+
+  it("a second SIGTERM stops at once: exit 130, status stopped, the lease released; in JSON mode the stop lines are JSON and in the log file", async () => {
+    await withWorld(30, { delayMs: 200 }, async ({ db, logDir, slow }) => {
+      const config = writeConfig(dir, { ...E2E_SETTINGS, shutdown: { grace_seconds: 60 } }, "sigterm2.yaml")
+      const args = [
+        ...dbArgs(uri, db, logDir),
+        "--config",
+        config,
+        "--llm",
+        "anthropic",
+        "--batch-size",
+        "30",
+        "--concurrency",
+        "2",
+        "--single-batch",
+        "--log-format",
+        "json"
+      ]
+      const child = startCli(args, { env: anthropicEnv(slow.url) })
+      await waitForResults(db, 2, child, 40_000)
+      // The records in flight never get an answer: only a second signal can end the run.
+      slow.pause()
+      child.signal("SIGTERM")
+      await child.waitFor(/finishing records in flight/, 20_000)
+      child.signal("SIGTERM")
+      const r = await child.exited
+      slow.resume()
+      assert.strictEqual(r.code, 130, r.stderr)
+      const stop = r.stderr.split("\n").find((l) => l.includes("finishing records in flight"))!
+      const parsed = JSON.parse(stop) as { message: unknown; logLevel: unknown }
+      assert.match(String(parsed.message), /^SIGTERM: finishing records in flight/)
+      const files = fs.readdirSync(logDir).filter((f) => f.endsWith(".log"))
+      assert.strictEqual(files.length, 1)
+      assert.include(fs.readFileSync(path.join(logDir, files[0]!), "utf8"), "SIGTERM: finishing records in flight")
+      const after = await dbView(uri, db)
+      assert.strictEqual(after.state.status, "stopped")
+      assert.notOk(after.state.lease, "the lease is released on the way out")
       await assertClean(db)
     })
   }, 120_000)
