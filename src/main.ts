@@ -146,6 +146,8 @@ const describeFailure = (e: unknown): { readonly code: number; readonly message:
       return { code: 2, message: String(tagged.message) }
     case "LeaseHeld":
       return { code: 3, message: String(tagged.message) }
+    case "InputError":
+      return { code: 2, message: String(tagged.message) }
     case "StoreError":
       // The message already says what failed and why; a refused login, a missing privilege or
       // a malformed connection string will not mend itself on a restart.
@@ -263,7 +265,11 @@ export const cpa = Command.make("cpa", runFlags).pipe(
 
 const list = Command.make("list", {
   error: text("error", "Only this error tag or reason (InvalidSourceDocument, AnalyzerError, ModelOutputInvalid, RateLimited, ...)", "TAG"),
-  limit: Flag.Int("limit").pipe(Flag.withDescription("Rows to show"), Flag.withDefault(50)),
+  limit: Flag.Int("limit").pipe(
+    Flag.withDescription("Rows to show (1 or more)"),
+    Flag.withDefault(50),
+    Flag.filter((n) => n >= 1, (n) => `--limit must be 1 or more, got ${n}`)
+  ),
   json: toggle("json", "Print JSON")
 }, (input) =>
   Effect.gen(function*() {

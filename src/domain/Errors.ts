@@ -11,6 +11,8 @@ export type Severity = "retriable" | "record" | "fatal"
 /** A source document that does not have the shape the analysis needs. Never retried. */
 export class InvalidSourceDocument extends Schema.TaggedError<InvalidSourceDocument>()("InvalidSourceDocument", {
   sourceId: Schema.String,
+  /** The path of the offending field (`conversation.tweets[2].inbound`), when there is one. */
+  field: Schema.NullOr(Schema.String),
   message: Schema.String
 }) {
   get severity(): Severity {
@@ -120,6 +122,11 @@ export class RunFatal extends Schema.TaggedError<RunFatal>()("RunFatal", {
  * `--reset-state`) did not start (exit code 3; `--wait` waits instead).
  */
 export class LeaseHeld extends Schema.TaggedError<LeaseHeld>()("LeaseHeld", {
+  message: Schema.String
+}) {}
+
+/** Input a command cannot work with (a malformed or unknown id): exit code 2. */
+export class InputError extends Schema.TaggedError<InputError>()("InputError", {
   message: Schema.String
 }) {}
 

@@ -78,25 +78,29 @@ const readablePath = (path: string): string =>
   path.replace(/\["([^"]*)"\]/g, ".$1").replace(/^\./, "")
 
 /**
- * One line naming the first problem, e.g. `conversation.tweets[2].inbound: missing` or
- * `conversation.tweets: expected array`.
+ * The first problem as the path of the field and one line naming it, e.g.
+ * `conversation.tweets[2].inbound: missing` or `conversation.tweets: expected array`.
  */
-const oneLine = (issue: SchemaIssue.Issue): string => {
+const firstProblem = (issue: SchemaIssue.Issue): { readonly field: string | undefined; readonly message: string } => {
   const text = formatIssue(issue).split("\n").map((l: string) => l.trim()).filter((l: string) => l.length > 0).join(" ")
   const m = /^(.*) at ((?:\[[^\]]*\])+)$/.exec(text)
-  if (m === null) return text
+  if (m === null) return { field: undefined, message: text }
   const [, what, at] = m
   const field = readablePath(at!)
-  if (what === "Missing key" && /\.tweets\[0\]$/.test(field)) return `${field.slice(0, -3)}: empty (at least one message is needed)`
-  return `${field}: ${what === "Missing key" ? "missing" : what!.charAt(0).toLowerCase() + what!.slice(1)}`
+  if (what === "Missing key" && /\.tweets\[0\]$/.test(field)) {
+    const tweets = field.slice(0, -3)
+    return { field: tweets, message: `${tweets}: empty (at least one message is needed)` }
+  }
+  return { field, message: `${field}: ${what === "Missing key" ? "missing" : what!.charAt(0).toLowerCase() + what!.slice(1)}` }
 }
 
 /** Decodes a raw source document; anything unusable is an `InvalidSourceDocument` naming the field. */
 export const decodeConversation = (record: SourceRecord): Effect.Effect<Conversation, InvalidSourceDocument> =>
   decodeDocument(record.doc).pipe(
-    Effect.mapError((error) =>
-      new InvalidSourceDocument({ sourceId: record.id, message: truncate(oneLine(error.issue), 300) })
-    ),
+    Effect.mapError((error) => {
+      const { field, message } = firstProblem(error.issue)
+      return new InvalidSourceDocument({ sourceId: record.id, field: field ?? null, message: truncate(message, 300) })
+    }),
     Effect.map((doc): Conversation => {
       const c = doc.conversation.classification ?? undefined
       return {

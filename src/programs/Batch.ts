@@ -26,7 +26,7 @@ const errorReport = (error: RecordError, attempts: number): ErrorReport => ({
   message: error.message,
   retriable: error.isRetryable,
   http_status: error._tag === "AnalyzerError" ? error.status ?? null : null,
-  field: error._tag === "ModelOutputInvalid" ? error.field : null,
+  field: error._tag === "AnalyzerError" ? null : error.field,
   attempts
 })
 

@@ -1,6 +1,7 @@
 import { Clock, Console, Effect, Stream } from "effect"
 import type { DeadLetter, DeadLetterFilter } from "../domain/DeadLetter.ts"
-import { RunFatal } from "../domain/Errors.ts"
+import { InputError, RunFatal } from "../domain/Errors.ts"
+import { OBJECT_ID_PATTERN } from "../domain/Source.ts"
 import type { BatchStats } from "../domain/JobState.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
 import { Settings } from "../services/Settings.ts"
@@ -48,12 +49,19 @@ export const listDeadLetters = Effect.fn("listDeadLetters")(function*(options: {
   return rows
 })
 
+/** A source id as the user typed it: 24 hex characters (any case), or an `InputError`. */
+export const checkSourceId = (id: string): Effect.Effect<string, InputError> =>
+  OBJECT_ID_PATTERN.test(id.toLowerCase())
+    ? Effect.succeed(id.toLowerCase())
+    : Effect.fail(new InputError({ message: `${JSON.stringify(id)} is not a source id (an _id of sentiment_analysis: 24 hex characters)` }))
+
 /** `dead-letters show <id>`: the full typed error report. */
-export const showDeadLetter = Effect.fn("showDeadLetter")(function*(sourceId: string) {
+export const showDeadLetter = Effect.fn("showDeadLetter")(function*(id: string) {
   const store = yield* ConversationStore
+  const sourceId = yield* checkSourceId(id)
   const [record] = yield* storeOp(store.listDeadLetters({ ids: [sourceId], limit: 1 }))
   if (record === undefined) {
-    return yield* new RunFatal({ message: `no dead letter for source id ${sourceId}` })
+    return yield* new InputError({ message: `no dead letter for source id ${sourceId} (cpa dead-letters list shows the open ones)` })
   }
   yield* Console.log(JSON.stringify(record, null, 2))
   return record
@@ -62,14 +70,27 @@ export const showDeadLetter = Effect.fn("showDeadLetter")(function*(sourceId: st
 /**
  * `dead-letters retry`: runs the selected open dead letters through the same pipeline as a
  * batch. A success writes the result and resolves the dead letter; a failure updates it.
- * The checkpoint is not touched.
+ * The checkpoint is not touched. Ids that have no open dead letter are named; an id with no
+ * dead letter at all is an `InputError` (exit 2), one already resolved is not.
  */
 export const retryDeadLetters = Effect.fn("retryDeadLetters")(function*(selection: DeadLetterFilter) {
   const settings = yield* Settings
   const store = yield* ConversationStore
   const startedMs = yield* Clock.currentTimeMillis
-  const open = yield* storeOp(store.listDeadLetters({ ...selection, status: "open" }))
+  const wanted = selection.ids === undefined ? undefined : yield* Effect.forEach(selection.ids, checkSourceId)
+  const open = yield* storeOp(store.listDeadLetters({ ...selection, ids: wanted, status: "open" }))
   const ids = open.map((d) => d.source_object_id)
+  if (wanted !== undefined) {
+    const others = yield* storeOp(store.listDeadLetters({ ids: wanted.filter((id) => !ids.includes(id)) }))
+    for (const d of others) yield* Console.log(`${d.source_object_id}: resolved at ${d.resolved_at ?? "?"}; nothing to retry`)
+    const unknown = wanted.filter((id) => !ids.includes(id) && !others.some((d) => d.source_object_id === id))
+    if (unknown.length > 0) {
+      return yield* new InputError({ message: `no dead letter for source id ${unknown.join(", ")} (cpa dead-letters list shows the open ones)` })
+    }
+  }
+  if (ids.length === 0 && wanted === undefined) {
+    yield* Console.log(`no open dead letters${selection.errorTag !== undefined ? ` with ${selection.errorTag}` : ""}: nothing to retry`)
+  }
   if (ids.length > 0) yield* Effect.logInfo(`retrying ${ids.length} dead letter(s)`)
   const processRecord = yield* makeProcessRecord
   const { outcomes, last } = yield* store.readByIds(ids).pipe(
@@ -89,6 +110,6 @@ export const retryDeadLetters = Effect.fn("retryDeadLetters")(function*(selectio
     last_processed_id: last,
     started_at: new Date(startedMs).toISOString()
   }
-  yield* Console.log(formatBatchResults(stats))
+  if (ids.length > 0) yield* Console.log(formatBatchResults(stats))
   return stats
 })

@@ -98,6 +98,60 @@ describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurr
     }
   })
 
+  it("dead-letters: each bad id, unknown id, resolved id and empty selection gets its own line and exit code; field holds the path", async () => {
+    const db = freshDbName()
+    const logDir = tempDir("dl-logs", dir)
+    try {
+      const { ids } = await seedSources(uri, db, 6, 2)
+      const args = [...dbArgs(uri, db, logDir), "--llm", "heuristic"]
+      const batch = await runCli([...args, "--single-batch"])
+      assert.strictEqual(batch.code, 0, batch.stderr)
+      const open = await withDb(uri, db, (d) => d.collection(DEAD_LETTER_COLLECTION).find({ status: "open" }).toArray())
+      assert.strictEqual(open.length, 2)
+      for (const d of open) {
+        assert.strictEqual(d.error.tag, "InvalidSourceDocument")
+        assert.isString(d.error.field, "the path of the offending field")
+        assert.isTrue(d.error.message.startsWith(`${d.error.field}:`), d.error.message)
+      }
+      const [bad] = open.map((d) => String(d.source_object_id))
+
+      const notHex = await runCli(["dead-letters", "show", "nothex", ...args])
+      assert.strictEqual(notHex.code, 2)
+      assert.match(errorLines(notHex.stderr)[0]!, /"nothex" is not a source id/)
+      const good = ids.find((id) => !open.some((d) => d.source_object_id === id))!
+      const none = await runCli(["dead-letters", "show", good, ...args])
+      assert.strictEqual(none.code, 2)
+      assert.include(errorLines(none.stderr)[0], `no dead letter for source id ${good}`)
+
+      const zzz = await runCli(["dead-letters", "retry", "--id", "zzz", ...args])
+      assert.strictEqual(zzz.code, 2)
+      assert.strictEqual(zzz.stdout, "")
+      assert.match(errorLines(zzz.stderr)[0]!, /"zzz" is not a source id/)
+      const unknown = await runCli(["dead-letters", "retry", "--id", good, ...args])
+      assert.strictEqual(unknown.code, 2)
+      assert.include(errorLines(unknown.stderr)[0], `no dead letter for source id ${good}`)
+
+      for (const limit of ["0", "-1"]) {
+        const r = await runCli(["dead-letters", "list", "--limit", limit, ...args])
+        assert.strictEqual(r.code, 2, `--limit ${limit}`)
+        assert.include(r.stderr, "--limit")
+      }
+
+      // Resolve one by hand, as a later success would: retrying it says so, exit 0.
+      await withDb(uri, db, (d) =>
+        d.collection(DEAD_LETTER_COLLECTION).updateOne({ source_object_id: bad }, { $set: { status: "resolved", resolved_at: "2026-11-30T12:00:00.000Z" } }))
+      const resolved = await runCli(["dead-letters", "retry", "--id", bad!, ...args])
+      assert.strictEqual(resolved.code, 0, resolved.stderr)
+      assert.include(resolved.stdout, `${bad}: resolved at 2026-11-30T12:00:00.000Z; nothing to retry`)
+      assert.notInclude(resolved.stdout, "BATCH RESULTS")
+      const nothing = await runCli(["dead-letters", "retry", "--error", "RateLimited", ...args])
+      assert.strictEqual(nothing.code, 0, nothing.stderr)
+      assert.strictEqual(nothing.stdout.trim(), "no open dead letters with RateLimited: nothing to retry")
+    } finally {
+      await dropDb(uri, db)
+    }
+  })
+
   it("drains 200 records in batches of 100, exactly once, again after --reset-state, and --stats-only tells the truth", async () => {
     const db = freshDbName()
     const logDir = tempDir("mongo-logs", dir)
