@@ -102,6 +102,12 @@ describe("CLI", () => {
     assert.match(lines[7]!, /^Duration: \d+\.\d\d seconds$/)
     assert.match(lines[8]!, /^Last Processed ID: [0-9a-f]{24}$/)
     assert.include(r.stderr, "level=DEBUG")
+    // Debug traces every record: decode, each attempt with its latency, the store, the checkpoint.
+    const debug = r.stderr.split("\n").filter((l) => l.includes("level=DEBUG"))
+    const perRecord = (what: RegExp) => new Set(debug.filter((l) => what.test(l)).map((l) => /record=([0-9a-f]{24})/.exec(l)?.[1]))
+    assert.strictEqual(perRecord(/message="decoded: \d+ message\(s\)"/).size, 20)
+    assert.strictEqual(perRecord(/message="attempt 1: ok in \d+ ms, model heuristic-/).size, 20)
+    assert.isAbove(debug.filter((l) => /checkpoint saved: [0-9a-f]{24}/.test(l)).length, 0)
     const files = fs.readdirSync(logDir).filter((f) => /^periodic_job_\d{8}\.log$/.test(f))
     assert.strictEqual(files.length, 1)
   })

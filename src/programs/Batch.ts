@@ -1,4 +1,4 @@
-import { Clock, Effect, Metric, Ref, Stream } from "effect"
+import { Clock, Effect, LogLevel, Metric, Ref, References, Stream } from "effect"
 import { CheckpointTracker } from "../domain/Checkpoint.ts"
 import { estimateCost } from "../domain/Cost.ts"
 import type { ErrorReport } from "../domain/DeadLetter.ts"
@@ -76,6 +76,9 @@ export const makeProcessRecord = Effect.gen(function*() {
   const store = yield* ConversationStore
   const analyzer = yield* Analyzer
   const clock = yield* Clock.Clock
+  // `--log-level debug` traces each record (decode, every attempt, tokens); decided once per
+  // run so that the usual level pays nothing for it.
+  const debug = LogLevel.isGreaterThanOrEqualTo("Debug", yield* References.MinimumLogLevel)
   return Effect.fnUntraced(function*(
     record: SourceRecord,
     /** False when the record is known to have no open dead letter (saves a write per record). */
@@ -100,14 +103,30 @@ export const makeProcessRecord = Effect.gen(function*() {
     const decoded = yield* Effect.result(decodeConversation(record))
     if (decoded._tag === "Failure") return yield* deadLetter(decoded.failure, 1)
     const conversation = decoded.success
+    if (debug) yield* annotate(Effect.logDebug(`decoded: ${conversation.messages.length} message(s)`))
 
     // One attempt, its latency measured when it succeeds.
+    let attempts = 0
     const attempt = Effect.suspend(() => {
       const start = clock.monotonicTimeNanosUnsafe()
-      return Effect.tap(
+      const n = ++attempts
+      const ms = () => Math.round(Number(clock.monotonicTimeNanosUnsafe() - start) / 1e6)
+      const analyzed = Effect.tap(
         analyzer.analyze(conversation),
         () => Metric.update(Metrics.analyzerLatency, Number(clock.monotonicTimeNanosUnsafe() - start) / 1e9)
       )
+      return debug
+        ? analyzed.pipe(
+          Effect.tap((a) =>
+            annotate(Effect.logDebug(`attempt ${n}: ok in ${ms()} ms, model ${a.model}${a.usage === undefined ? "" : `, ${describeUsage(a.usage)}`}`))
+          ),
+          Effect.tapError((e) =>
+            annotate(Effect.logDebug(
+              `attempt ${n}: ${e._tag}${e._tag === "AnalyzerError" ? `/${e.reason}${e.status !== undefined ? ` (HTTP ${e.status})` : ""}` : ""} in ${ms()} ms: ${e.message}`
+            ))
+          )
+        )
+        : analyzed
     })
     const analysis = yield* withRetry(
       attempt,
@@ -139,6 +158,7 @@ export const makeProcessRecord = Effect.gen(function*() {
     if (mayHaveDeadLetter(record.id)) {
       yield* storeOp(store.resolveDeadLetter(record.id, result.analysis_metadata.processed_timestamp))
     }
+    if (debug) yield* annotate(Effect.logDebug(`stored${cost !== undefined ? `, estimated cost $${cost.toFixed(5)}` : ""}`))
     if (usage !== undefined) {
       yield* Metric.update(Metrics.tokensIn, usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens)
       yield* Metric.update(Metrics.tokensOut, usage.output_tokens)
@@ -146,6 +166,9 @@ export const makeProcessRecord = Effect.gen(function*() {
     return { _tag: "Persisted", sourceId: record.id, usage, cost: cost ?? 0 } satisfies Outcome
   })
 })
+
+const describeUsage = (u: Usage): string =>
+  `tokens in ${u.input_tokens}, out ${u.output_tokens}, cache write ${u.cache_creation_input_tokens}, cache read ${u.cache_read_input_tokens}`
 
 export const addToTotals = (totals: TotalStats, b: BatchStats): TotalStats => ({
   batches: totals.batches + 1,
@@ -210,6 +233,7 @@ export const runBatch = Effect.fn("runBatch")(function*() {
       last_updated: new Date(clock.currentTimeMillisUnsafe()).toISOString()
     }
     yield* (once ? storeOpOnce : storeOp)(jobs.save(state))
+    if (state.last_processed_object_id !== saved) yield* Effect.logDebug(`checkpoint saved: ${state.last_processed_object_id ?? "none"} (${status})`)
     saved = state.last_processed_object_id
   })
   const saveWhileMoved = Effect.fnUntraced(function*() {
