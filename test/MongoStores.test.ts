@@ -266,7 +266,7 @@ if (mongoUri === "") {
           ]))
         const all = yield* Stream.runCollect(store.readAfter(null, 100))
         assert.deepStrictEqual(all.map((r) => r.id), [oid(0), oid(1), oid(2)])
-        assert.deepStrictEqual(yield* store.counts(null), { sources: 6, results: 0, openDeadLetters: 0, backlog: 3 })
+        assert.deepStrictEqual(yield* store.counts(null), { sources: 6, results: 0, openDeadLetters: 0, backlog: 3, unreadable: 3 })
         assert.deepStrictEqual((yield* Stream.runCollect(store.readAfter(oid(0), 100))).map((r) => r.id), [oid(1), oid(2)])
       })))
 

@@ -57,7 +57,7 @@ describe("report blocks", () => {
         status: "completed",
         data: { iteration: 5, batch_stats: null, total_stats: emptyTotals }
       },
-      counts: { sources: 1300, results: 1250, openDeadLetters: 3, backlog: 47 },
+      counts: { sources: 1300, results: 1250, openDeadLetters: 3, backlog: 47, unreadable: 0 },
       recent: [{
         conversation_id: "conv_66f7c8e123456789abcdef01",
         analysis_metadata: { processed_timestamp: "2023-01-01T10:05:00Z", model_used: "claude-4" }
@@ -76,6 +76,9 @@ describe("report blocks", () => {
       "Latest Results: 1"
     ])
     assert.include(text, "Backlog: 47")
+    assert.include(text, "\nSource Records: 1,300\n", "nothing to explain when every _id is an ObjectId")
+    const unreadable = formatJobStatistics({ state: undefined, counts: { sources: 10, results: 0, openDeadLetters: 0, backlog: 7, unreadable: 3 }, recent: [], deadLetters: [] })
+    assert.include(unreadable, "Source Records: 10 (3 with an _id that is not an ObjectId: never processed, the job reads in ObjectId order)")
     assert.include(text, "Open Dead Letters: 3 (AnalyzerError: 2, InvalidSourceDocument: 1)")
     assert.include(text, "\n\nRecent Analysis Results:\n  • conv_66f7c8e123456789abcdef01 - 2023-01-01T10:05:00Z - claude-4")
   })

@@ -67,7 +67,9 @@ export const formatJobStatistics = ({ counts, deadLetters, recent, state }: Stat
     `Last Processed ID: ${state?.last_processed_object_id ?? "none"}`,
     `Agentic Analysis Records: ${thousands(counts.results)}`,
     `Latest Results: ${recent.length}`,
-    `Source Records: ${thousands(counts.sources)}`,
+    `Source Records: ${thousands(counts.sources)}${
+      counts.unreadable > 0 ? ` (${thousands(counts.unreadable)} with an _id that is not an ObjectId: never processed, the job reads in ObjectId order)` : ""
+    }`,
     `Backlog: ${thousands(counts.backlog)}`,
     `Open Dead Letters: ${thousands(counts.openDeadLetters)}${
       deadLetters.length > 0 ? ` (${deadLetters.map((d) => `${d.tag}: ${d.count}`).join(", ")})` : ""

@@ -13,6 +13,8 @@ export interface StoreCounts {
   readonly openDeadLetters: number
   /** Source documents after the given checkpoint (the backlog). */
   readonly backlog: number
+  /** Source documents whose `_id` is not an ObjectId: the job reads in ObjectId order and never reaches them. */
+  readonly unreadable: number
 }
 
 /** One `analysis_metadata.model_used` value among the stored results. */

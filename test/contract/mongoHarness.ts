@@ -27,7 +27,7 @@ export const freshMongo = (uri: string, options: Partial<MongoOptions> = {}): La
 /** Inserts source documents with ObjectId `_id`s, as the upstream pipeline does. */
 export const insertSources = (mongo: Mongo["Service"], records: ReadonlyArray<SourceRecord>) =>
   mongo.use("test.insertSources", (db) =>
-    db.collection(SOURCE_COLLECTION).insertMany(records.map((r) => ({ ...(r.doc as object), _id: new ObjectId(r.id) }))))
+    db.collection(SOURCE_COLLECTION).insertMany(records.map((r) => ({ ...(r.doc as object), _id: ObjectId.isValid(r.id) && r.id.length === 24 ? new ObjectId(r.id) : r.id }) as never)))
 
 /** Both MongoDB stores, the contract's source seeder and `Mongo` itself, on a fresh database. */
 export const mongoStores = (uri: string, options: Partial<MongoOptions> = {}) =>

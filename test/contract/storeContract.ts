@@ -147,6 +147,17 @@ export const storeContract = (subject: StoreUnderTest): void => {
       assert.deepStrictEqual(ids(yield* Stream.runCollect(store.readAfter(oid(70), 10))), [oid(80)])
     }))
 
+    test("a source whose _id is not an ObjectId is counted as unreadable and never read", Effect.gen(function*() {
+      const store = yield* ConversationStore
+      yield* (yield* ContractSources).insert([source(1), { ...source(2), id: "not-an-object-id" }, source(3)])
+      const read = yield* Stream.runCollect(store.readAfter(null, 100))
+      assert.deepStrictEqual(read.map((r) => r.id), [oid(1), oid(3)])
+      const counts = yield* store.counts(null)
+      assert.strictEqual(counts.sources, 3)
+      assert.strictEqual(counts.unreadable, 1)
+      assert.strictEqual(counts.backlog, 2)
+    }))
+
     test("readAfter yields the stored document body", Effect.gen(function*() {
       const store = yield* ConversationStore
       yield* (yield* ContractSources).insert([source(1), source(2)])
@@ -306,14 +317,14 @@ export const storeContract = (subject: StoreUnderTest): void => {
 
     test("counts: sources, results, open dead letters and the backlog after a checkpoint", Effect.gen(function*() {
       const store = yield* ConversationStore
-      assert.deepStrictEqual(yield* store.counts(null), { sources: 0, results: 0, openDeadLetters: 0, backlog: 0 })
+      assert.deepStrictEqual(yield* store.counts(null), { sources: 0, results: 0, openDeadLetters: 0, backlog: 0, unreadable: 0 })
       yield* (yield* ContractSources).insert([5, 1, 4, 2, 3].map(source))
       yield* Effect.forEach([1, 2], (i) => Effect.flatMap(resultFor(i, "2024-05-01T10:00:00Z"), store.upsertResult))
       yield* store.upsertDeadLetter(failure(3, "2024-05-01T10:00:00Z", errorReport("AnalyzerError", "Timeout", 4)))
       yield* store.upsertDeadLetter(failure(4, "2024-05-01T10:00:00Z", errorReport("AnalyzerError", "Timeout", 4)))
       yield* store.resolveDeadLetter(oid(4), "2024-05-01T11:00:00Z")
 
-      assert.deepStrictEqual(yield* store.counts(null), { sources: 5, results: 2, openDeadLetters: 1, backlog: 5 })
+      assert.deepStrictEqual(yield* store.counts(null), { sources: 5, results: 2, openDeadLetters: 1, backlog: 5, unreadable: 0 })
       assert.strictEqual((yield* store.counts(oid(2))).backlog, 3)
       assert.strictEqual((yield* store.counts(oid(0))).backlog, 5)
       assert.strictEqual((yield* store.counts(oid(5))).backlog, 0)

@@ -7,8 +7,10 @@ import { ConversationStore, type DeadLetterCount, type ModelUsed } from "../../s
 
 /** The state behind the in-memory store, exposed so tests can look inside and add documents. */
 export interface MemoryStoreState {
-  /** Source records sorted by id. */
+  /** Source records sorted by id (those whose id is an ObjectId, as MongoDB's reads see them). */
   readonly sources: Array<SourceRecord>
+  /** Source records whose id is not an ObjectId: counted, never read. */
+  readonly unreadable: Array<SourceRecord>
   readonly results: Map<string, AgenticAnalysis>
   readonly deadLetters: Map<string, DeadLetter>
   /** Adds source records, keeping `_id` order (an existing id is replaced). */
@@ -17,13 +19,18 @@ export interface MemoryStoreState {
 
 export const makeMemoryStoreState = (seed: ReadonlyArray<SourceRecord> = []): MemoryStoreState => {
   const sources: Array<SourceRecord> = []
+  const unreadable: Array<SourceRecord> = []
   const state: MemoryStoreState = {
     sources,
+    unreadable,
     results: new Map(),
     deadLetters: new Map(),
     insertSources: (records) => {
       const byId = new Map(sources.map((r) => [r.id, r]))
-      for (const r of records) byId.set(r.id, r)
+      for (const r of records) {
+        if (OBJECT_ID_PATTERN.test(r.id)) byId.set(r.id, r)
+        else unreadable.push(r)
+      }
       sources.splice(0, sources.length, ...[...byId.values()].sort((a, b) => compareIds(a.id, b.id)))
     }
   }
@@ -102,10 +109,11 @@ export const makeMemoryConversationStore = (state: MemoryStoreState): Conversati
       }),
     counts: (after) =>
       Effect.sync(() => ({
-        sources: state.sources.length,
+        sources: state.sources.length + state.unreadable.length,
         results: state.results.size,
         openDeadLetters: [...state.deadLetters.values()].filter((d) => d.status === "open").length,
-        backlog: backlog(after)
+        backlog: backlog(after),
+        unreadable: state.unreadable.length
       })),
     backlog: (after) => Effect.sync(() => backlog(after)),
     recentResults: (limit) =>

@@ -232,13 +232,14 @@ function make(prepare: boolean) {
       const operation = "ConversationStore.counts"
       if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Effect.fail(invalidId(operation, after))
       return mongo.use(operation, async () => {
-        const [s, r, open, backlog] = await Promise.all([
+        const [s, r, open, backlog, unreadable] = await Promise.all([
           sources.estimatedDocumentCount(),
           results.estimatedDocumentCount(),
           deadLetters.countDocuments({ status: "open" }),
-          sources.countDocuments(afterFilter(after))
+          sources.countDocuments(afterFilter(after)),
+          sources.countDocuments({ _id: { $not: { $type: "objectId" } } })
         ])
-        return { sources: s, results: r, openDeadLetters: open, backlog }
+        return { sources: s, results: r, openDeadLetters: open, backlog, unreadable }
       }).pipe(Effect.withSpan(operation))
     }
 
