@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { isoSeconds } from "../src/domain/Result.ts"
+import { isoSeconds } from "../src/domain/Text.ts"
 import { prng } from "./support/fixtures.ts"
 
 describe("isoSeconds", () => {

@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { emptyUsage, Usage } from "./Kpi.ts"
+import { isoSeconds } from "./Text.ts"
 
 export const JobStatus = Schema.Literals(["running", "completed", "failed", "stopped"])
 export type JobStatus = typeof JobStatus.Type
@@ -59,7 +60,7 @@ export const emptyTotals: TotalStats = {
 export const initialJobState = (jobName: string, now: Date): JobState => ({
   job_name: jobName,
   last_processed_object_id: null,
-  last_updated: now.toISOString(),
+  last_updated: isoSeconds(now),
   status: "completed",
   data: { iteration: 0, batch_stats: null, total_stats: emptyTotals }
 })

@@ -1,4 +1,5 @@
 import { Clock, Effect, LogLevel, Metric, Ref, References, Stream } from "effect"
+import { isoSeconds } from "../domain/Text.ts"
 import { CheckpointTracker } from "../domain/Checkpoint.ts"
 import { estimateCost } from "../domain/Cost.ts"
 import type { ErrorReport } from "../domain/DeadLetter.ts"
@@ -94,7 +95,7 @@ export const makeProcessRecord = Effect.gen(function*() {
           job_name: settings.jobName,
           analysis_version: ANALYSIS_VERSION,
           error: errorReport(error, attempts),
-          failed_at: new Date(clock.currentTimeMillisUnsafe()).toISOString()
+          failed_at: isoSeconds(new Date(clock.currentTimeMillisUnsafe()))
         }))
         yield* Metric.update(Metrics.recordsDeadLettered, 1)
         return { _tag: "DeadLettered", sourceId: record.id } satisfies Outcome
@@ -196,7 +197,7 @@ export const runBatch = Effect.fn("runBatch")(function*() {
   const backlog = yield* BacklogGauge
   const clock = yield* Clock.Clock
   const startedMs = clock.currentTimeMillisUnsafe()
-  const startedAt = new Date(startedMs).toISOString()
+  const startedAt = isoSeconds(new Date(startedMs))
 
   const previous = (yield* storeOp(jobs.load(settings.jobName))) ?? initialJobState(settings.jobName, new Date(startedMs))
   const iteration = previous.data.iteration + 1
@@ -230,7 +231,7 @@ export const runBatch = Effect.fn("runBatch")(function*() {
       ...state,
       status,
       last_processed_object_id: tracker.current,
-      last_updated: new Date(clock.currentTimeMillisUnsafe()).toISOString()
+      last_updated: isoSeconds(new Date(clock.currentTimeMillisUnsafe()))
     }
     yield* (once ? storeOpOnce : storeOp)(jobs.save(state))
     if (state.last_processed_object_id !== saved) yield* Effect.logDebug(`checkpoint saved: ${state.last_processed_object_id ?? "none"} (${status})`)

@@ -1,4 +1,5 @@
 import { Clock, Console, Effect, Stream } from "effect"
+import { isoSeconds } from "../domain/Text.ts"
 import type { DeadLetter, DeadLetterFilter } from "../domain/DeadLetter.ts"
 import { InputError, RunFatal } from "../domain/Errors.ts"
 import { OBJECT_ID_PATTERN } from "../domain/Source.ts"
@@ -108,7 +109,7 @@ export const retryDeadLetters = Effect.fn("retryDeadLetters")(function*(selectio
     ...outcomes,
     duration_seconds: ((yield* Clock.currentTimeMillis) - startedMs) / 1000,
     last_processed_id: last,
-    started_at: new Date(startedMs).toISOString()
+    started_at: isoSeconds(new Date(startedMs))
   }
   if (ids.length > 0) yield* Console.log(formatBatchResults(stats))
   return stats

@@ -1,4 +1,5 @@
 import { Clock, Console, Duration, Effect } from "effect"
+import { isoSeconds } from "../domain/Text.ts"
 import { emptyTotals, type TotalStats } from "../domain/JobState.ts"
 import { JobStateStore } from "../services/JobStateStore.ts"
 import { Settings } from "../services/Settings.ts"
@@ -38,7 +39,7 @@ export const runPeriodic = Effect.fn("runPeriodic")(function*() {
       if (yield* shutdown.isRequested) {
         const state = yield* storeOp(jobs.load(settings.jobName))
         if (state !== undefined) {
-          const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+          const now = isoSeconds(new Date(yield* Clock.currentTimeMillis))
           yield* storeOp(jobs.save({ ...state, status: "stopped", last_updated: now }))
         }
         yield* Effect.logInfo("stopped while waiting for the next batch; status stopped")

@@ -114,6 +114,14 @@ describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurr
         assert.isTrue(d.error.message.startsWith(`${d.error.field}:`), d.error.message)
       }
       const [bad] = open.map((d) => String(d.source_object_id))
+      // One timestamp format in every collection: ISO 8601 to the second, as the guide writes them.
+      const isoSecond = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/
+      for (const d of open) for (const t of [d.first_failed_at, d.last_failed_at]) assert.match(t, isoSecond)
+      const view = await dbView(uri, db)
+      assert.match(view.state.last_updated, isoSecond)
+      assert.match(view.state.data.batch_stats.started_at, isoSecond)
+      const result = await withDb(uri, db, (d) => d.collection("agentic_analysis").findOne({}))
+      assert.match(result!.analysis_metadata.processed_timestamp, isoSecond)
 
       const notHex = await runCli(["dead-letters", "show", "nothex", ...args])
       assert.strictEqual(notHex.code, 2)
