@@ -20,7 +20,7 @@ export const storeOp = <A, R>(effect: Effect.Effect<A, StoreError, R>): Effect.E
         new RunFatal({
           message: error.severity === "retriable"
             ? `MongoDB unreachable: ${error.operation} failed after ${STORE_RETRY.maxRetries} retries: ${error.message}`
-            : `MongoDB ${error.reason.toLowerCase()} failure in ${error.operation}: ${error.message}`
+            : `${error.message} (in ${error.operation})`
         })
       )
     )
