@@ -148,6 +148,13 @@ const describeFailure = (e: unknown): { readonly code: number; readonly message:
       return { code: 3, message: String(tagged.message) }
     case "InputError":
       return { code: 2, message: String(tagged.message) }
+    // A missing, malformed or refused key, found before the first record: configuration (a
+    // key refused in the middle of a run stops it as a RunFatal instead).
+    case "AnalyzerError":
+      return { code: ["Credentials", "Unauthorized", "Forbidden"].includes(String(tagged.reason)) ? 2 : 1, message: String(tagged.message) }
+    // The health server cannot bind its host and port: configuration too.
+    case "HealthServerError":
+      return { code: 2, message: String(tagged.message) }
     case "StoreError":
       // The message already says what failed and why; a refused login, a missing privilege or
       // a malformed connection string will not mend itself on a restart.

@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { assert, describe, it } from "vitest"
 import { normalizeArgv } from "../src/main.ts"
 import { RULE } from "../src/programs/Reports.ts"
-import { runCli } from "./support/cli.ts"
+import { cleanEnv, runCli } from "./support/cli.ts"
 
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "cpa-cli-"))
 const memory = ["--mongo-uri", "memory", "--llm", "heuristic", "--log-dir", logDir]
@@ -74,6 +74,48 @@ describe("CLI", () => {
     const r = await runCli([...memory, "--single-batch", "--config", cfg])
     assert.strictEqual(r.code, 2)
     assert.deepStrictEqual(errorLine(r.stderr), [`error: job.batchsize (YAML, ${cfg}): unknown key; did you mean job.batch_size?`])
+  })
+
+  it.each([
+    [["--llm", "anthropic"], {}, "ANTHROPIC_API_KEY"],
+    [[], { CPA_LLM: "anthropic" }, "ANTHROPIC_API_KEY"],
+    [["--health-port", "0", "--health-host", "bogus.invalid"], {}, "bogus.invalid"],
+    [["--mongo-uri", "http://example.com/"], {}, "--mongo-uri: expected a mongodb:// or mongodb+srv:// connection string"],
+    [["--mongo-uri", "mongodb://u:p@"], {}, "--mongo-uri: the connection string names no host"]
+  ] as const)("configuration that a restart cannot fix exits 2: %j %j", async (args, env, culprit) => {
+    const given = args as ReadonlyArray<string>
+    const base = [
+      ...(given.includes("--mongo-uri") ? [] : ["--mongo-uri", "memory"]),
+      "--log-dir",
+      logDir,
+      ...(given.includes("--llm") || "CPA_LLM" in env ? [] : ["--llm", "heuristic"])
+    ]
+    const r = await runCli([...base, "--single-batch", ...args], { env: cleanEnv(env) })
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.strictEqual(r.stdout, "")
+    const lines = errorLine(r.stderr)
+    assert.strictEqual(lines.length, 1, r.stderr)
+    assert.include(lines[0], culprit)
+    assert.notInclude(r.stderr, "u:p")
+  })
+
+  it("an unwritable log directory: one line, exit 2, before anything else", async () => {
+    const file = path.join(logDir, "not-a-dir")
+    fs.writeFileSync(file, "")
+    const r = await runCli(["--mongo-uri", "memory", "--llm", "heuristic", "--single-batch", "--log-dir", file])
+    assert.strictEqual(r.code, 2)
+    assert.deepStrictEqual(errorLine(r.stderr), [`error: log directory ${file}: cannot write log files there (it is not a directory)`])
+    assert.strictEqual(r.stdout, "")
+  })
+
+  it("the line that ends a run goes to the daily log file too", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpa-fatal-"))
+    const r = await runCli(["--mongo-uri", "memory", "--llm", "anthropic", "--single-batch", "--log-dir", dir])
+    assert.strictEqual(r.code, 2)
+    const [file] = fs.readdirSync(dir)
+    const logged = fs.readFileSync(path.join(dir, file!), "utf8")
+    assert.match(logged, /level=FATAL .*ANTHROPIC_API_KEY is not set/)
+    assert.strictEqual(r.stderr.split("\n").filter((l) => l.includes("ANTHROPIC_API_KEY is not set")).length, 1, "stderr has the one error line, not a log line too")
   })
 
   it("with no provider credentials and no --llm, names both and --llm heuristic", async () => {
