@@ -7,7 +7,7 @@ import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import { ConfigError } from "./domain/Errors.ts"
 import { runBatch } from "./programs/Batch.ts"
 import { calibrate } from "./programs/Calibrate.ts"
-import { listDeadLetters, retryDeadLetters, showDeadLetter } from "./programs/DeadLetters.ts"
+import { listDeadLetters, requestDeadLetterRetry, retryDeadLetters, showDeadLetter } from "./programs/DeadLetters.ts"
 import { scoreDemoStore } from "./programs/DemoStore.ts"
 import { RETEST_CONFIRM_ABOVE_USD, retest } from "./programs/Retest.ts"
 import { withLease } from "./programs/Lease.ts"
@@ -301,11 +301,18 @@ const retry = Command.make("retry", {
     const shared = yield* cpa
     const chosen = [input.id.length > 0, Option.isSome(input.error), input.all].filter(Boolean).length
     if (chosen !== 1) return yield* failWith(2, "dead-letters retry: give exactly one of --id <source-id>..., --error <tag>, --all")
-    yield* withJob(toFlagValues(shared), { analyzer: true, access: "write" }, withLease(retryDeadLetters({
-      ids: input.id.length > 0 ? input.id : undefined,
-      errorTag: opt(input.error)
-    }), { wait: true }))
-  })).pipe(Command.withDescription("Run dead letters through the pipeline again: a success stores the result and resolves the dead letter"))
+    const selection = { ids: input.id.length > 0 ? input.id : undefined, errorTag: opt(input.error) }
+    // While another instance runs the job, the records are marked for it instead of waiting.
+    yield* withJob(
+      toFlagValues(shared),
+      { analyzer: true, access: "write" },
+      withLease(retryDeadLetters(selection), { wait: false }).pipe(
+        Effect.catchTag("LeaseHeld", (held) => requestDeadLetterRetry(selection, held.holder))
+      )
+    )
+  })).pipe(Command.withDescription(
+  "Run dead letters through the pipeline again: a success stores the result and resolves the dead letter. While the job runs in another instance, marks them for it to retry in its next batch."
+))
 
 const deadLetters = Command.make("dead-letters").pipe(
   Command.withDescription("Review and retry the records that could not be analyzed (failed_analysis_records)"),

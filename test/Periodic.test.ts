@@ -1,9 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Console, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
+import { foldDeadLetter } from "../src/domain/DeadLetter.ts"
+import { initialJobState } from "../src/domain/JobState.ts"
 import { runPeriodic } from "../src/programs/Periodic.ts"
 import { Shutdown } from "../src/services/Shutdown.ts"
-import { fixedScores, memoryWorld, records, runServices, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
+import { fixedScores, memoryWorld, oid, records, runServices, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
 
 const JOB = "conversation_performance_analysis"
 
@@ -57,6 +59,35 @@ describe("runPeriodic", () => {
       // Recorded as a stop mid-batch is: status stopped, at the time of the stop.
       assert.strictEqual(world.states.get(JOB)?.status, "stopped")
       assert.isAbove(Date.parse(world.states.get(JOB)!.last_updated), Date.parse(before))
+    }))
+
+  it.effect("dead letters marked for retry by another process are retried before the next batch, and the mark cleared", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(3))
+      world.store.deadLetters.set(oid(1), {
+        ...foldDeadLetter(undefined, {
+          source_object_id: oid(1),
+          job_name: JOB,
+          analysis_version: "4.3.0",
+          error: { tag: "AnalyzerError", reason: "Overloaded", message: "overloaded", retriable: true, http_status: 529, field: null, attempts: 4 },
+          failed_at: "2024-01-01T00:00:00Z"
+        }),
+        retry_requested_at: "2024-01-02T00:00:00Z"
+      })
+      // The checkpoint is already past the record: only the marked retry can reach it.
+      world.states.set(JOB, { ...initialJobState(JOB, new Date(0)), last_processed_object_id: oid(2), status: "completed" })
+      const seen: Array<string> = []
+      const layer = Layer.mergeAll(
+        runServices,
+        world.layer,
+        scriptedAnalyzer((c) => Effect.sync(() => (seen.push(c.sourceId), fixedScores))).layer,
+        testSettings({ maxIterations: 1 })
+      )
+      yield* runPeriodic().pipe(Effect.provide(layer))
+      assert.deepStrictEqual(seen, [oid(1)])
+      assert.strictEqual(world.store.deadLetters.get(oid(1))?.status, "resolved")
+      assert.isNull(world.store.deadLetters.get(oid(1))?.retry_requested_at ?? null)
+      assert.isTrue(world.store.results.has(oid(1)))
     }))
 
   it.effect("BATCH RESULTS carry the job's own iteration number, the one the log shows", () =>

@@ -33,7 +33,9 @@ export const DeadLetter = Schema.Struct({
   failures: Schema.Int,
   first_failed_at: Schema.String,
   last_failed_at: Schema.String,
-  resolved_at: Schema.NullOr(Schema.String)
+  resolved_at: Schema.NullOr(Schema.String),
+  /** Set by `dead-letters retry` while another instance runs the job: it retries the record in its next batch. */
+  retry_requested_at: Schema.optionalKey(Schema.NullOr(Schema.String))
 })
 export type DeadLetter = typeof DeadLetter.Type
 
@@ -53,6 +55,8 @@ export interface DeadLetterFilter {
   readonly ids?: ReadonlyArray<string> | undefined
   /** Only source ids greater than this one (ObjectId hex strings order like the ids). */
   readonly afterId?: string | undefined
+  /** Only those a `dead-letters retry` marked for the running instance. */
+  readonly retryRequested?: true | undefined
   readonly limit?: number | undefined
 }
 

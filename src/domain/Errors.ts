@@ -122,6 +122,8 @@ export class RunFatal extends Schema.TaggedError<RunFatal>()("RunFatal", {
  * `--reset-state`) did not start (exit code 3; `--wait` waits instead).
  */
 export class LeaseHeld extends Schema.TaggedError<LeaseHeld>()("LeaseHeld", {
+  /** Who holds it, for people: instance id, host, pid, since when. */
+  holder: Schema.String,
   message: Schema.String
 }) {}
 

@@ -69,15 +69,12 @@ export const showDeadLetter = Effect.fn("showDeadLetter")(function*(id: string) 
 })
 
 /**
- * `dead-letters retry`: runs the selected open dead letters through the same pipeline as a
- * batch. A success writes the result and resolves the dead letter; a failure updates it.
- * The checkpoint is not touched. Ids that have no open dead letter are named; an id with no
- * dead letter at all is an `InputError` (exit 2), one already resolved is not.
+ * The open dead letters a `dead-letters retry` selection names. Ids that have no open dead
+ * letter are named: an id with no dead letter at all is an `InputError` (exit 2), one already
+ * resolved is only reported.
  */
-export const retryDeadLetters = Effect.fn("retryDeadLetters")(function*(selection: DeadLetterFilter) {
-  const settings = yield* Settings
+const selectOpen = Effect.fn("selectOpen")(function*(selection: DeadLetterFilter) {
   const store = yield* ConversationStore
-  const startedMs = yield* Clock.currentTimeMillis
   const wanted = selection.ids === undefined ? undefined : yield* Effect.forEach(selection.ids, checkSourceId)
   const open = yield* storeOp(store.listDeadLetters({ ...selection, ids: wanted, status: "open" }))
   const ids = open.map((d) => d.source_object_id)
@@ -92,6 +89,14 @@ export const retryDeadLetters = Effect.fn("retryDeadLetters")(function*(selectio
   if (ids.length === 0 && wanted === undefined) {
     yield* Console.log(`no open dead letters${selection.errorTag !== undefined ? ` with ${selection.errorTag}` : ""}: nothing to retry`)
   }
+  return ids
+})
+
+/** Runs open dead letters through the same pipeline as a batch; the checkpoint is not touched. */
+const retryIds = Effect.fn("retryIds")(function*(ids: ReadonlyArray<string>) {
+  const settings = yield* Settings
+  const store = yield* ConversationStore
+  const startedMs = yield* Clock.currentTimeMillis
   if (ids.length > 0) yield* Effect.logInfo(`retrying ${ids.length} dead letter(s)`)
   const processRecord = yield* makeProcessRecord
   const { outcomes, last } = yield* store.readByIds(ids).pipe(
@@ -111,6 +116,48 @@ export const retryDeadLetters = Effect.fn("retryDeadLetters")(function*(selectio
     last_processed_id: last,
     started_at: isoSeconds(new Date(startedMs))
   }
+  return stats
+})
+
+/**
+ * `dead-letters retry`: runs the selected open dead letters through the same pipeline as a
+ * batch. A success writes the result and resolves the dead letter; a failure updates it.
+ * The checkpoint is not touched.
+ */
+export const retryDeadLetters = Effect.fn("retryDeadLetters")(function*(selection: DeadLetterFilter) {
+  const ids = yield* selectOpen(selection)
+  const stats = yield* retryIds(ids)
   if (ids.length > 0) yield* Console.log(formatBatchResults(stats))
+  return stats
+})
+
+/**
+ * `dead-letters retry` while another instance runs the job: the selected dead letters are
+ * marked, and the running instance retries them at the start of its next batch.
+ */
+export const requestDeadLetterRetry = Effect.fn("requestDeadLetterRetry")(function*(selection: DeadLetterFilter, holder: string) {
+  const store = yield* ConversationStore
+  const ids = yield* selectOpen(selection)
+  if (ids.length === 0) return 0
+  const marked = yield* storeOp(store.markRetryRequested(ids, isoSeconds(new Date(yield* Clock.currentTimeMillis))))
+  yield* Console.log(
+    `${marked} dead letter(s) marked for retry: the job is running in another instance (${holder}), which retries them at the start of its next batch`
+  )
+  return marked
+})
+
+/**
+ * In a running job, before each batch: the dead letters a `dead-letters retry` marked for it.
+ * The marks are cleared whatever the outcome (a failure updates the dead letter as usual).
+ */
+export const retryRequestedDeadLetters = Effect.fn("retryRequestedDeadLetters")(function*() {
+  const store = yield* ConversationStore
+  const requested = yield* storeOp(store.listDeadLetters({ status: "open", retryRequested: true }))
+  if (requested.length === 0) return undefined
+  const ids = requested.map((d) => d.source_object_id)
+  yield* Effect.logInfo(`${ids.length} dead letter(s) were marked for retry by cpa dead-letters retry`)
+  const stats = yield* retryIds(ids)
+  yield* storeOp(store.markRetryRequested(ids, null))
+  yield* Effect.logInfo(`retried ${stats.records_processed}: ${stats.records_persisted} resolved, ${stats.errors} failed again`)
   return stats
 })

@@ -43,6 +43,7 @@ export const withLease = <A, E, R>(program: Effect.Effect<A, E, R>, options: { r
       const { holder } = attempt
       if (!options.wait) {
         return yield* new LeaseHeld({
+          holder: describeHolder(holder),
           message: `job ${jobName} is running in another instance: ${describeHolder(holder)}; ` +
             "it keeps the lease while it runs: try again once it has stopped, or pass --wait to wait for it"
         })

@@ -5,6 +5,7 @@ import { JobStateStore } from "../services/JobStateStore.ts"
 import { Settings } from "../services/Settings.ts"
 import { Shutdown } from "../services/Shutdown.ts"
 import { addToTotals, runBatch } from "./Batch.ts"
+import { retryRequestedDeadLetters } from "./DeadLetters.ts"
 import { formatBatchResults, formatRunTotals } from "./Reports.ts"
 import { storeOp } from "./StoreOp.ts"
 
@@ -22,6 +23,7 @@ export const runPeriodic = Effect.fn("runPeriodic")(function*() {
   const printTotals = Effect.suspend(() => Console.log(formatRunTotals(totals, last)))
   const loop = Effect.gen(function*() {
     for (let i = 1; settings.maxIterations === undefined || i <= settings.maxIterations; i++) {
+      yield* retryRequestedDeadLetters()
       const batch = yield* runBatch()
       totals = addToTotals(totals, batch)
       last = batch.last_processed_id

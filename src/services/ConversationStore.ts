@@ -50,6 +50,11 @@ export class ConversationStore extends Context.Service<ConversationStore, {
   readonly upsertDeadLetter: (input: DeadLetterInput) => Effect.Effect<void, StoreError>
   /** Marks an open dead letter resolved; true when there was one. */
   readonly resolveDeadLetter: (sourceId: string, at: string) => Effect.Effect<boolean, StoreError>
+  /**
+   * Marks these open dead letters for retry by the running instance (`at`), or clears the mark
+   * (`null`); returns how many it changed.
+   */
+  readonly markRetryRequested: (ids: ReadonlyArray<string>, at: string | null) => Effect.Effect<number, StoreError>
   /** Dead letters matching the filter, latest failure first. */
   readonly listDeadLetters: (filter: DeadLetterFilter) => Effect.Effect<ReadonlyArray<DeadLetter>, StoreError>
   /** Dead letters with the given status grouped by `error.tag`, largest group first. */

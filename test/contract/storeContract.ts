@@ -315,6 +315,21 @@ export const storeContract = (subject: StoreUnderTest): void => {
       }))
     }
 
+    test("markRetryRequested marks open dead letters for the running instance and clears the mark", Effect.gen(function*() {
+      const store = yield* ConversationStore
+      yield* store.upsertDeadLetter(failure(1, "2024-05-01T10:00:00Z", errorReport("AnalyzerError", "Timeout", 4)))
+      yield* store.upsertDeadLetter(failure(2, "2024-05-01T10:00:00Z", errorReport("AnalyzerError", "Timeout", 4)))
+      yield* store.upsertDeadLetter(failure(3, "2024-05-01T10:00:00Z", errorReport("AnalyzerError", "Timeout", 4)))
+      yield* store.resolveDeadLetter(oid(3), "2024-05-01T11:00:00Z")
+      assert.deepStrictEqual(yield* store.listDeadLetters({ retryRequested: true }), [])
+      assert.strictEqual(yield* store.markRetryRequested([oid(1), oid(3), oid(9)], "2024-05-02T00:00:00Z"), 1, "only open ones")
+      const marked = yield* store.listDeadLetters({ status: "open", retryRequested: true })
+      assert.deepStrictEqual(marked.map((d) => [d.source_object_id, d.retry_requested_at]), [[oid(1), "2024-05-02T00:00:00Z"]])
+      yield* store.markRetryRequested([oid(1)], null)
+      assert.deepStrictEqual(yield* store.listDeadLetters({ retryRequested: true }), [])
+      assert.strictEqual((yield* store.listDeadLetters({ status: "open" })).length, 2)
+    }))
+
     test("counts: sources, results, open dead letters and the backlog after a checkpoint", Effect.gen(function*() {
       const store = yield* ConversationStore
       assert.deepStrictEqual(yield* store.counts(null), { sources: 0, results: 0, openDeadLetters: 0, backlog: 0, unreadable: 0 })

@@ -88,6 +88,28 @@ describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurr
         assert.include(lines[0], `since ${acquired}`)
         assert.include(lines[0], "--wait")
       }
+      // dead-letters retry does not wait for the lease: it marks the records for the running job.
+      await withDb(uri, db, (d) =>
+        d.collection(DEAD_LETTER_COLLECTION).insertOne({
+          source_object_id: "6b0d000000000000000000aa",
+          conversation_id: "conv_6b0d000000000000000000aa",
+          job_name: "conversation_performance_analysis",
+          analysis_version: "4.3.0",
+          status: "open",
+          error: { tag: "AnalyzerError", reason: "Overloaded", message: "overloaded", retriable: true, http_status: 529, field: null, attempts: 4 },
+          attempts: 4,
+          failures: 1,
+          first_failed_at: "2026-11-30T10:00:00Z",
+          last_failed_at: "2026-11-30T10:00:00Z",
+          resolved_at: null
+        }))
+      const retry = await runCli(["dead-letters", "retry", "--all", ...args])
+      assert.strictEqual(retry.code, 0, retry.stderr)
+      assert.include(retry.stdout, "1 dead letter(s) marked for retry: the job is running in another instance (web-7:4242:k3x9q (host web-7, pid 4242)")
+      const marked = await withDb(uri, db, (d) => d.collection(DEAD_LETTER_COLLECTION).findOne({ source_object_id: "6b0d000000000000000000aa" }))
+      assert.match(String(marked?.retry_requested_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+      assert.strictEqual(marked?.status, "open")
+
       // The holder stops renewing: a one-shot run told to --wait takes over once the lease runs out.
       const waited = await runCli([...args, "--single-batch", "--wait"])
       assert.strictEqual(waited.code, 0, waited.stderr)

@@ -58,7 +58,8 @@ const matches = (d: DeadLetter, f: DeadLetterFilter): boolean =>
   (f.status === undefined || d.status === f.status) &&
   (f.errorTag === undefined || d.error.tag === f.errorTag || d.error.reason === f.errorTag) &&
   (f.ids === undefined || f.ids.includes(d.source_object_id)) &&
-  (f.afterId === undefined || d.source_object_id > f.afterId)
+  (f.afterId === undefined || d.source_object_id > f.afterId) &&
+  (f.retryRequested === undefined || d.retry_requested_at != null)
 
 export const makeMemoryConversationStore = (state: MemoryStoreState): ConversationStore["Service"] => {
   const backlog = (after: string | null) => state.sources.length - firstAfter(state.sources, after)
@@ -90,6 +91,17 @@ export const makeMemoryConversationStore = (state: MemoryStoreState): Conversati
         if (d === undefined || d.status !== "open") return false
         state.deadLetters.set(sourceId, { ...d, status: "resolved", resolved_at: at })
         return true
+      }),
+    markRetryRequested: (ids, at) =>
+      Effect.sync(() => {
+        let changed = 0
+        for (const id of ids) {
+          const d = state.deadLetters.get(id)
+          if (d === undefined || (at !== null && d.status !== "open")) continue
+          state.deadLetters.set(id, { ...d, retry_requested_at: at })
+          changed++
+        }
+        return changed
       }),
     listDeadLetters: (filter) =>
       Effect.sync(() =>

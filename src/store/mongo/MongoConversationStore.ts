@@ -189,6 +189,15 @@ function make(prepare: boolean) {
         return r.matchedCount > 0
       }).pipe(Effect.withSpan("ConversationStore.resolveDeadLetter"))
 
+    const markRetryRequested = (ids: ReadonlyArray<string>, at: string | null): Effect.Effect<number, StoreError> =>
+      ids.length === 0 ? Effect.succeed(0) : mongo.use("ConversationStore.markRetryRequested", async () => {
+        const r = await deadLetters.updateMany(
+          { source_object_id: { $in: [...ids] }, ...(at !== null ? { status: "open" } : {}) },
+          { $set: { retry_requested_at: at } }
+        )
+        return r.modifiedCount
+      }).pipe(Effect.withSpan("ConversationStore.markRetryRequested"))
+
     const listDeadLetters = (filter: DeadLetterFilter): Effect.Effect<ReadonlyArray<DeadLetter>, StoreError> => {
       if (filter.limit !== undefined && filter.limit <= 0) return Effect.succeed([])
       const query: Filter<Document> = {
@@ -201,7 +210,8 @@ function make(prepare: boolean) {
               ...(filter.afterId !== undefined ? { $gt: filter.afterId } : {})
             }
           }
-          : {})
+          : {}),
+        ...(filter.retryRequested === true ? { retry_requested_at: { $exists: true, $ne: null } } : {})
       }
       const sort: Sort = { last_failed_at: -1, source_object_id: 1 }
       return mongo.use("ConversationStore.listDeadLetters", () => {
@@ -319,6 +329,7 @@ function make(prepare: boolean) {
       upsertResult,
       upsertDeadLetter,
       resolveDeadLetter,
+      markRetryRequested,
       listDeadLetters,
       countDeadLetters,
       counts,
