@@ -12,6 +12,7 @@ import { scoreDemoStore } from "./programs/DemoStore.ts"
 import { RETEST_CONFIRM_ABOVE_USD, retest } from "./programs/Retest.ts"
 import { withLease } from "./programs/Lease.ts"
 import { runPeriodic } from "./programs/Periodic.ts"
+import { runBatchMode } from "./programs/BatchMode.ts"
 import { formatBatchResults } from "./programs/Reports.ts"
 import { resetState, showStats } from "./programs/Stats.ts"
 import { Analyzer } from "./services/Analyzer.ts"
@@ -99,6 +100,8 @@ const storeLayer = (settings: JobSettings): Layer.Layer<ConversationStore | JobS
     : Layer.unwrap(Effect.promise(() => import("./store/mongo/layer.ts")).pipe(Effect.map((m) => m.mongoStoresLayer)))
 
 const analyzerLayer = Layer.unwrap(Effect.promise(() => import("./analyzer/AnalyzerProvider.ts")).pipe(Effect.map((m) => m.analyzerLayer)))
+
+const batchProviderLayer = Layer.unwrap(Effect.promise(() => import("./analyzer/AnalyzerProvider.ts")).pipe(Effect.map((m) => m.batchProviderLayer)))
 
 const healthLayer = (port: number, host: string) =>
   Layer.unwrap(Effect.promise(() => import("./ops/HealthServer.ts")).pipe(Effect.map((m) => m.HealthServer.layer({ port, host }))))
@@ -197,7 +200,7 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
 export const cpa = Command.make("cpa", runFlags).pipe(
   Command.withSharedFlags(sharedFlags),
   Command.withHandler((input) =>
-    withJob(toFlagValues(input), { analyzer: !input.statsOnly, health: !input.statsOnly }, Effect.gen(function*() {
+    withJob(toFlagValues(input), { analyzer: (s) => !input.statsOnly && s.llmMode === "online", health: !input.statsOnly }, Effect.gen(function*() {
       const settings = yield* Settings
       if (input.statsOnly && !input.resetState) {
         yield* showStats()
@@ -208,7 +211,8 @@ export const cpa = Command.make("cpa", runFlags).pipe(
         Effect.gen(function*() {
           if (input.resetState) yield* resetState()
           if (input.statsOnly) return
-          if (input.singleBatch) yield* Console.log(formatBatchResults(yield* runBatch()))
+          if (settings.llmMode === "batch") yield* runBatchMode({ single: input.singleBatch }).pipe(Effect.provide(batchProviderLayer))
+          else if (input.singleBatch) yield* Console.log(formatBatchResults(yield* runBatch()))
           else yield* runPeriodic()
         }),
         { wait: !input.resetState }

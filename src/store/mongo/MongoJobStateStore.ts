@@ -51,7 +51,7 @@ export class MongoJobStateStore {
             states.updateOne(
               { job_name: state.job_name },
               {
-                $set: Object.fromEntries(STATE_FIELDS.map((f) => [f, state[f as keyof JobState]]))
+                $set: Object.fromEntries(STATE_FIELDS.map((f) => [f, state[f as keyof JobState] ?? null]))
               },
               { upsert: true }
             )
