@@ -51,7 +51,11 @@ export class MongoJobStateStore {
             states.updateOne(
               { job_name: state.job_name },
               {
-                $set: Object.fromEntries(STATE_FIELDS.map((f) => [f, state[f as keyof JobState] ?? null]))
+                // Optional fields (batch_mode) that the state leaves out are removed, not stored as null.
+                $set: Object.fromEntries(STATE_FIELDS.filter((f) => state[f as keyof JobState] !== undefined).map((f) => [f, state[f as keyof JobState]])),
+                ...(STATE_FIELDS.some((f) => state[f as keyof JobState] === undefined)
+                  ? { $unset: Object.fromEntries(STATE_FIELDS.filter((f) => state[f as keyof JobState] === undefined).map((f) => [f, ""])) }
+                  : {})
               },
               { upsert: true }
             )
