@@ -13,6 +13,7 @@ import { RETEST_CONFIRM_ABOVE_USD, retest } from "./programs/Retest.ts"
 import { withLease } from "./programs/Lease.ts"
 import { runPeriodic } from "./programs/Periodic.ts"
 import { runBatchMode } from "./programs/BatchMode.ts"
+import { cancelBatch, listBatches, showBatch } from "./programs/Batches.ts"
 import { formatBatchResults } from "./programs/Reports.ts"
 import { resetState, showStats } from "./programs/Stats.ts"
 import { Analyzer } from "./services/Analyzer.ts"
@@ -321,7 +322,28 @@ const retestCommand = Command.make("retest", {
     "Agreement with itself: score N already-scored conversations again with the configured analyzer and report per KPI the mean absolute difference and the binary KPIs that flipped. Writes nothing."
   ))
 
-export const app = cpa.pipe(Command.withSubcommands([deadLetters, calibrateCommand, retestCommand]))
+const batchId = Argument.String("batch-id").pipe(Argument.withDescription("The Message Batch id (msgbatch_...)"))
+/** The Message Batches API needs Claude direct; the job's state says which batches are its own. */
+const withBatches = <A, E, R>(shared: Readonly<Record<string, unknown>>, program: Effect.Effect<A, E, R>) =>
+  withJob(toFlagValues(shared), { analyzer: false }, program.pipe(Effect.provide(batchProviderLayer)) as Effect.Effect<A, unknown, Settings | JobStateStore>)
+
+const batchesList = Command.make("list", {
+  limit: Flag.Int("limit").pipe(Flag.withDescription("Batches to show, newest first"), Flag.withDefault(20)),
+  format
+}, (input) => Effect.flatMap(cpa, (shared) => withBatches(shared, listBatches({ limit: input.limit, format: input.format }))))
+  .pipe(Command.withDescription("The account's Message Batches, newest first, with their request counts; marks the ones in flight for this job"))
+const batchesShow = Command.make("show", { id: batchId, format }, (input) => Effect.flatMap(cpa, (shared) => withBatches(shared, showBatch(input.id, input.format))))
+  .pipe(Command.withDescription("One Message Batch: status, request counts, and what this job sent in it"))
+const batchesCancel = Command.make("cancel", { id: batchId, format }, (input) => Effect.flatMap(cpa, (shared) => withBatches(shared, cancelBatch(input.id, input.format))))
+  .pipe(Command.withDescription(
+    "Cancel a Message Batch: its unprocessed requests end canceled and return to the job's queue when collected (stop the job or switch to --llm-mode online to keep them from being sent again)"
+  ))
+const batchesCommand = Command.make("batches").pipe(
+  Command.withDescription("Batch mode (--llm-mode batch): list, show and cancel Anthropic Message Batches"),
+  Command.withSubcommands([batchesList, batchesShow, batchesCancel])
+)
+
+export const app = cpa.pipe(Command.withSubcommands([deadLetters, calibrateCommand, retestCommand, batchesCommand]))
 
 /** The built-in `--log-level` takes lower-case names; the original job's runbooks use DEBUG/WARNING. */
 export const normalizeArgv = (argv: ReadonlyArray<string>): Array<string> =>

@@ -11,6 +11,7 @@ import {
   runCli,
   runCliChild,
   seedSources,
+  startCli,
   tempDir,
   withDb,
   writeConfig
@@ -37,6 +38,9 @@ const args = (db: string, ...more: Array<string>) => [
   "0.001",
   ...more
 ]
+
+/** The shared flags only: what `cpa batches ...` takes. */
+const sharedArgs = (db: string) => [...dbArgs(uri, db, tempDir("batch-logs", dir)), "--config", config, "--llm", "anthropic"]
 
 const assertInvariant = async (db: string, sources: number) => {
   const inv = await checkInvariant(uri, db)
@@ -167,4 +171,111 @@ describe.skipIf(uri === "")("--llm-mode batch against a loopback Message Batches
       }
     })
   }
+
+  it("SIGTERM while polling: exits 0 and leaves the batch running; --stats-only shows it; the next start collects it", async () => {
+    const server = await startLoopbackClaude()
+    const db = freshDbName()
+    try {
+      await seedSources(uri, db, 5)
+      server.batches.endAfterMs = 3_600_000
+      const child = startCli(args(db, "--interval", "0.01"), { env: anthropicEnv(server.url), timeoutMs: 60_000 })
+      await child.waitFor(/Message Batch msgbatch_\S+: in_progress/, 30_000)
+      child.signal("SIGTERM")
+      const stopped = await child.exited
+      assert.strictEqual(stopped.code, 0, stopped.stderr)
+      assert.match(stopped.stderr, /left running on Anthropic's side/)
+      assert.strictEqual(server.batches.all.length, 1)
+      assert.isFalse(server.batches.all[0]!.canceled)
+
+      // --stats-only calls no API: the last known state comes from job_state
+      const calls = server.requests.length
+      const stats = await runCli(args(db, "--stats-only"), { env: anthropicEnv(server.url) })
+      assert.strictEqual(stats.code, 0, stats.stderr)
+      assert.match(stats.stdout, /Message Batches In Flight: 1/)
+      assert.match(stats.stdout, /msgbatch_loopback_1 - in_progress - 5 requests - processing 5/)
+      assert.strictEqual(server.requests.length, calls)
+
+      server.batches.now += 3_600_000
+      const next = await runCli(args(db, "--single-batch"), { env: anthropicEnv(server.url) })
+      assert.strictEqual(next.code, 0, next.stderr)
+      assert.strictEqual(reportValue(next.stdout, "Records Persisted"), "5")
+      assert.strictEqual(server.batches.all.length, 1)
+      await assertInvariant(db, 5)
+      assertSubmittedOnce(server)
+    } finally {
+      await server.close()
+      await dropDb(uri, db)
+    }
+  })
+
+  it("batches list|show|cancel: a cancelled batch's records return to the queue and end in the next batch", async () => {
+    const server = await startLoopbackClaude()
+    const db = freshDbName()
+    try {
+      const seeded = await seedSources(uri, db, 4)
+      server.batches.endAfterMs = 3_600_000
+      const first = await runCli(args(db, "--max-iterations", "1"), { env: anthropicEnv(server.url) })
+      assert.strictEqual(first.code, 0, first.stderr)
+      const id = server.batches.all[0]!.id
+
+      const list = await runCli([...sharedArgs(db), "batches", "list", "--format", "json"], { env: anthropicEnv(server.url) })
+      assert.strictEqual(list.code, 0, list.stderr)
+      const listed = JSON.parse(list.stdout)
+      assert.strictEqual(listed[0].id, id)
+      assert.isTrue(listed[0].in_flight_for_this_job)
+      const show = await runCli([...sharedArgs(db), "batches", "show", id], { env: anthropicEnv(server.url) })
+      assert.strictEqual(show.code, 0, show.stderr)
+      assert.match(show.stdout, /This job: 4 requests/)
+      const cancel = await runCli([...sharedArgs(db), "batches", "cancel", id], { env: anthropicEnv(server.url) })
+      assert.strictEqual(cancel.code, 0, cancel.stderr)
+      assert.isTrue(server.batches.all[0]!.canceled)
+      const unknown = await runCli([...sharedArgs(db), "batches", "show", "msgbatch_nope"], { env: anthropicEnv(server.url) })
+      assert.strictEqual(unknown.code, 1)
+
+      // collected: all canceled, back into the queue (never dead-lettered), sent again in the same run's submit
+      server.batches.endAfterMs = 0
+      const second = await runCli(args(db, "--single-batch"), { env: anthropicEnv(server.url) })
+      assert.strictEqual(second.code, 0, second.stderr)
+      assert.strictEqual(reportValue(second.stdout, "Errors"), "0")
+      assert.strictEqual(reportValue(second.stdout, "Records Persisted"), "4")
+      assert.strictEqual(server.batches.all.length, 2)
+      assert.deepStrictEqual([...server.batches.all[1]!.customIds].sort(), [...seeded.ids].sort())
+      await assertInvariant(db, 4)
+    } finally {
+      await server.close()
+      await dropDb(uri, db)
+    }
+  })
+
+  it("stops after K identical non-retriable errors in a row instead of dead-lettering the backlog", async () => {
+    const server = await startLoopbackClaude()
+    const db = freshDbName()
+    try {
+      const seeded = await seedSources(uri, db, 8)
+      for (const id of seeded.ids) server.batches.outcomeFor.set(id, { errored: "invalid_request_error" })
+      const r = await runCli(args(db, "--single-batch"), { env: anthropicEnv(server.url) })
+      assert.strictEqual(r.code, 1)
+      assert.match(r.stderr, /5 identical non-retriable errors in a row/)
+      await withDb(uri, db, async (d) => {
+        assert.strictEqual(await d.collection("failed_analysis_records").countDocuments(), 4)
+        const state = await d.collection("job_state").findOne({})
+        assert.strictEqual(state?.last_processed_object_id, null)
+        assert.strictEqual(state?.batch_mode.batches[0].status, "ended")
+      })
+    } finally {
+      await server.close()
+      await dropDb(uri, db)
+    }
+  })
+
+  it("settings: batch mode with AI Core or the heuristic is a one-line settings error (exit 2)", async () => {
+    const db = freshDbName()
+    for (const llm of ["aicore", "heuristic"]) {
+      const r = await runCli([...dbArgs(uri, db, tempDir("batch-logs", dir)), "--llm", llm, "--llm-mode", "batch", "--single-batch"], { env: anthropicEnv("http://127.0.0.1:9") })
+      assert.strictEqual(r.code, 2)
+      const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("error: "))
+      assert.lengthOf(lines, 1)
+      assert.match(lines[0]!, /llm\.mode: batch mode needs Claude direct/)
+    }
+  })
 })

@@ -121,6 +121,7 @@ export interface LoopbackBatch {
   readonly createdAtMs: number
   readonly customIds: ReadonlyArray<string>
   readonly params: ReadonlyArray<unknown>
+  /** Set by `cancel` while the batch was processing: every request ends canceled. */
   canceled: boolean
 }
 
@@ -295,7 +296,7 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
     const ended = (b: LoopbackBatch) => b.canceled || batches.now >= b.createdAtMs + batches.endAfterMs
     const outcomeOf = (b: LoopbackBatch, id: string): BatchOutcome => {
       const o = batches.outcomeFor.get(id) ?? "succeeded"
-      return b.canceled && o === "succeeded" && batches.now < b.createdAtMs + batches.endAfterMs ? "canceled" : o
+      return b.canceled ? "canceled" : o
     }
     const batchJson = (b: LoopbackBatch) => {
       const counts = { processing: 0, succeeded: 0, errored: 0, canceled: 0, expired: 0 }
