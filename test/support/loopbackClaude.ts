@@ -75,6 +75,8 @@ export interface LoopbackClaudeOptions {
   readonly defaultStatus?: number
   /** The model a default valid answer names (default `LOOPBACK_MODEL`). */
   readonly model?: string
+  /** Keep each batch request's `params` and every request's body (default true; false for 100,000-request benches). */
+  readonly keepBodies?: boolean
 }
 
 export interface LoopbackClaude {
@@ -339,7 +341,7 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
           id: `msgbatch_loopback_${batchList.length + 1}`,
           createdAtMs: batches.now,
           customIds: requests.map((r) => r.custom_id),
-          params: requests.map((r) => r.params),
+          params: options.keepBodies === false ? [] : requests.map((r) => r.params),
           canceled: false
         }
         batchList.push(b)
@@ -406,7 +408,10 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
       const chunks: Array<Buffer> = []
       req.on("data", (c: Buffer) => chunks.push(c))
       req.on("end", () => {
-        const request = recordOf(req, Buffer.concat(chunks).toString("utf8"))
+        const full = recordOf(req, Buffer.concat(chunks).toString("utf8"))
+        const request = options.keepBodies === false && full.route === "batches-create"
+          ? { ...full, body: { requests: (full.body?.requests ?? []).map((r: { custom_id: string }) => ({ custom_id: r.custom_id })) }, rawBody: "" }
+          : full
         requests.push(request)
         const requestId = `req_loopback_${requests.length}`
         const { route } = request
