@@ -256,6 +256,7 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(options: { rea
       let sums = noOutcomes
       const requeue: Array<Requeued> = []
       let streak: Streak = noStreak
+      const toStore: Array<Effect.Effect<void, RunFatal>> = []
       const attemptsOf = new Map(b.ids.map((r) => [r.id, r]))
       const entryOf = (id: string): Requeued => attemptsOf.get(id) ?? { id, attempts: 0, after: b.after }
       const retryOrDeadLetter = (id: string, error: AnalyzerError | ModelOutputInvalid) => {
@@ -314,10 +315,12 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(options: { rea
             evidenceDropped,
             serviceTier: "batch"
           })
-          yield* storeOp(store.upsertResult(result))
-          if (mayHaveDeadLetter(id)) yield* storeOp(store.resolveDeadLetter(id, result.analysis_metadata.processed_timestamp))
-          yield* Metric.update(Metrics.recordsAnalyzed, 1)
-          yield* Metric.update(Metrics.recordsPersisted, 1)
+          // Stored with the rest of its group (one bulk write), before the group counts.
+          toStore.push(
+            storeOp(store.upsertResult(result)).pipe(
+              Effect.andThen(mayHaveDeadLetter(id) ? storeOp(store.resolveDeadLetter(id, result.analysis_metadata.processed_timestamp)) : Effect.void)
+            )
+          )
           return { _tag: "Persisted", sourceId: id, usage, cost: cost ?? 0 } satisfies Outcome
         })
 
@@ -331,12 +334,21 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(options: { rea
               Stream.runForEach((r) => Effect.sync(() => records.set(r.id, r))),
               storeOp
             )
+            // Decided in order (the streak of identical errors is a sequence), stored together:
+            // concurrent upserts of a group go to MongoDB as one bulk write.
+            const outcomes: Array<Outcome> = []
             for (const line of lines) {
               const outcome = yield* handle(line, records.get(line.customId))
-              if (outcome !== undefined) {
-                sums = addOutcome(sums, outcome)
-                yield* Metric.update(Metrics.recordsProcessed, 1)
+              if (outcome !== undefined) outcomes.push(outcome)
+            }
+            yield* Effect.all(toStore.splice(0), { concurrency: "unbounded", discard: true })
+            for (const outcome of outcomes) {
+              sums = addOutcome(sums, outcome)
+              if (outcome._tag === "Persisted") {
+                yield* Metric.update(Metrics.recordsAnalyzed, 1)
+                yield* Metric.update(Metrics.recordsPersisted, 1)
               }
+              yield* Metric.update(Metrics.recordsProcessed, 1)
             }
           })
         )
