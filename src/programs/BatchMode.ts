@@ -101,7 +101,12 @@ const errorKey = (e: AnalyzerError | ModelOutputInvalid): string =>
   e._tag === "AnalyzerError" ? `${e._tag}:${e.reason}:${e.status ?? ""}:${e.message}` : `${e._tag}:${e.field}`
 
 /** One step of batch mode under the job's lease. */
-export const stepBatchMode = Effect.fn("stepBatchMode")(function*(options: { readonly submit: boolean } = { submit: true }) {
+export const stepBatchMode = Effect.fn("stepBatchMode")(function*(
+  options: {
+    /** `always`: when nothing is in flight after collecting; `if-idle`: only when nothing was in flight before the step (--single-batch's first step). */
+    readonly submit: "always" | "if-idle" | "never"
+  } = { submit: "always" }
+) {
   const settings = yield* Settings
   const store = yield* ConversationStore
   const jobs = yield* JobStateStore
@@ -157,12 +162,15 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(options: { rea
     yield* save()
   }
 
+  // Nothing in flight once the intents are settled (a dropped intent was never sent).
+  const idleAtStart = mode.batches.length === 0
+
   // 2. Poll the batches in flight.
   for (const b of mode.batches.filter((x) => x.status === "in_progress" || x.status === "canceling")) {
     const info = yield* provider.retrieve(b.batch_id!).pipe(Effect.mapError(failProvider(`retrieve ${b.batch_id}`)))
     replace(b, { ...b, status: info.status, counts: info.counts })
     yield* Effect.logInfo(`Message Batch ${info.id}: ${info.status}; ${countsText(info.counts)}`)
-    yield* Metric.update(Metrics.batchRequestsProcessing, info.counts.processing)
+    for (const [status, n] of Object.entries(info.counts)) yield* Metric.update(Metric.withAttributes(Metrics.batchRequests, { status }), n)
   }
   mode = { ...mode, last_polled_at: nowIso() }
   yield* save()
@@ -194,7 +202,8 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(options: { rea
   }
 
   // 4. Submit what is due, when nothing is in flight.
-  if (options.submit && mode.batches.length === 0 && !(yield* shutdown.isRequested)) {
+  const due = options.submit === "always" || (options.submit === "if-idle" && idleAtStart)
+  if (due && mode.batches.length === 0 && !(yield* shutdown.isRequested)) {
     submitted = yield* submit()
   }
 
@@ -486,8 +495,9 @@ export const runBatchMode = Effect.fn("runBatchMode")(function*(options: { reado
     started_at: new Date(startedMs).toISOString()
   })
   while (true) {
-    // --single-batch submits once: later steps only poll and collect.
-    const step = yield* stepBatchMode({ submit: !options.single || steps === 0 }).pipe(
+    // --single-batch submits only when nothing was in flight (else it adopts what is), and
+    // only in its first step: later steps poll and collect.
+    const step = yield* stepBatchMode({ submit: !options.single ? "always" : steps === 0 ? "if-idle" : "never" }).pipe(
       Effect.tapError((e) => health.batchFailed(e.message))
     )
     yield* health.batchSucceeded

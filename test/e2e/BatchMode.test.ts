@@ -232,12 +232,17 @@ describe.skipIf(uri === "")("--llm-mode batch against a loopback Message Batches
       const unknown = await runCli([...sharedArgs(db), "batches", "show", "msgbatch_nope"], { env: anthropicEnv(server.url) })
       assert.strictEqual(unknown.code, 1)
 
-      // collected: all canceled, back into the queue (never dead-lettered), sent again in the same run's submit
+      // --single-batch adopts the batch in flight: collected, all canceled, back into the queue
+      // (never dead-lettered); the next run sends them again
       server.batches.endAfterMs = 0
       const second = await runCli(args(db, "--single-batch"), { env: anthropicEnv(server.url) })
       assert.strictEqual(second.code, 0, second.stderr)
       assert.strictEqual(reportValue(second.stdout, "Errors"), "0")
-      assert.strictEqual(reportValue(second.stdout, "Records Persisted"), "4")
+      assert.strictEqual(reportValue(second.stdout, "Records Persisted"), "0")
+      assert.strictEqual(server.batches.all.length, 1)
+      const third = await runCli(args(db, "--single-batch"), { env: anthropicEnv(server.url) })
+      assert.strictEqual(third.code, 0, third.stderr)
+      assert.strictEqual(reportValue(third.stdout, "Records Persisted"), "4")
       assert.strictEqual(server.batches.all.length, 2)
       assert.deepStrictEqual([...server.batches.all[1]!.customIds].sort(), [...seeded.ids].sort())
       await assertInvariant(db, 4)
