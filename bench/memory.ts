@@ -11,7 +11,7 @@ import { seedSources } from "./overhead.ts"
 import { log, REPO_ROOT, round } from "./support.ts"
 
 /** The valid sample conversations, cycled: realistic text for the heuristic analyzer. */
-const sampleDocs = (): ReadonlyArray<Record<string, unknown>> => {
+export const sampleDocs = (): ReadonlyArray<Record<string, unknown>> => {
   const valid = loadSourceFile(path.join(REPO_ROOT, "samples/sentiment_analysis.json"))
     .filter((r) => Effect.runSync(Effect.result(decodeConversation(r)))._tag === "Success")
   return valid.map((r) => r.doc as Record<string, unknown>)
@@ -54,12 +54,12 @@ interface CliRun {
  * Runs the CLI as a child and returns its exit code and peak RSS: from `/usr/bin/time -v` when
  * present, else from the child's VmHWM read while it runs.
  */
-const runCli = (args: ReadonlyArray<string>): Promise<CliRun> =>
+export const runCli = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}): Promise<CliRun> =>
   new Promise((resolve, reject) => {
     const useTime = fs.existsSync(TIME)
     const node = process.execPath
     const cli = [path.join(REPO_ROOT, "src/main.ts"), ...args]
-    const child = useTime ? spawn(TIME, ["-v", node, ...cli], { cwd: REPO_ROOT, env: childEnv() }) : spawn(node, cli, { cwd: REPO_ROOT, env: childEnv() })
+    const child = useTime ? spawn(TIME, ["-v", node, ...cli], { cwd: REPO_ROOT, env: { ...childEnv(), ...extraEnv } }) : spawn(node, cli, { cwd: REPO_ROOT, env: { ...childEnv(), ...extraEnv } })
     const start = performance.now()
     let stderr = ""
     child.stdout.resume()

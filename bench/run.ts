@@ -10,11 +10,12 @@ import * as path from "node:path"
 import { startFerretDb } from "../test/support/mongo-server.ts"
 import { type LlmFigures, runLlm } from "./llm.ts"
 import { type ChildRun, childRss } from "./memory.ts"
+import { batchModeRss, type BatchModeRun } from "./batchMode.ts"
 import { type MemoryOverhead, type MongoOverhead, runMemoryOverhead, runMongoOverhead } from "./overhead.ts"
 import { runScaling, type ScalingRow } from "./scaling.ts"
 import { findPid, log, machineInfo, REPO_ROOT, round, table } from "./support.ts"
 
-const SECTIONS = ["scaling", "overhead", "mongo", "memory", "llm"] as const
+const SECTIONS = ["scaling", "overhead", "mongo", "memory", "llm", "batch"] as const
 type Section = typeof SECTIONS[number]
 
 const argv = process.argv.slice(2)
@@ -41,7 +42,8 @@ const sizes = smoke
     scaling: { records: envInt("BENCH_SCALING_RECORDS", 40), analyzerMs: 200, concurrencies: [1, 4, 16, 64] },
     overhead: { records: envInt("BENCH_MEMORY_RECORDS", 2_000), batchSize: 1000, concurrency: 8 },
     mongo: { records: envInt("BENCH_MONGO_RECORDS", 300), upsertLoopRecords: envInt("BENCH_UPSERT_RECORDS", 100), batchSize: 1000, concurrency: 8 },
-    rss: { small: envInt("BENCH_RSS_SMALL", 100), large: envInt("BENCH_RSS_LARGE", 500), backlog: envInt("BENCH_RSS_BACKLOG", 0), backlogBatches: 1 }
+    rss: { small: envInt("BENCH_RSS_SMALL", 100), large: envInt("BENCH_RSS_LARGE", 500), backlog: envInt("BENCH_RSS_BACKLOG", 0), backlogBatches: 1 },
+    batch: { small: envInt("BENCH_BATCH_SMALL", 200), large: envInt("BENCH_BATCH_LARGE", 2_000) }
   }
   : {
     scaling: { records: envInt("BENCH_SCALING_RECORDS", 500), analyzerMs: 200, concurrencies: [1, 4, 16, 64] },
@@ -49,7 +51,8 @@ const sizes = smoke
     // On FerretDB an upsert scans the results and a sorted read or count scans the sources
     // (see BENCHMARKS.md): these sizes keep the full run near a quarter of an hour on 2 cores.
     mongo: { records: envInt("BENCH_MONGO_RECORDS", 5_000), upsertLoopRecords: envInt("BENCH_UPSERT_RECORDS", 1_000), batchSize: 1000, concurrency: 8 },
-    rss: { small: envInt("BENCH_RSS_SMALL", 1_000), large: envInt("BENCH_RSS_LARGE", 10_000), backlog: envInt("BENCH_RSS_BACKLOG", 100_000), backlogBatches: 3 }
+    rss: { small: envInt("BENCH_RSS_SMALL", 1_000), large: envInt("BENCH_RSS_LARGE", 10_000), backlog: envInt("BENCH_RSS_BACKLOG", 100_000), backlogBatches: 3 },
+    batch: { small: envInt("BENCH_BATCH_SMALL", 10_000), large: envInt("BENCH_BATCH_LARGE", 100_000) }
   }
 
 const BATCH = 1000
@@ -244,6 +247,36 @@ const main = async () => {
         ),
         `measured with ${runs[0]?.how}`,
         ...runs.flatMap((r) => (r.error !== undefined ? [`backlog ${r.backlog}: ${r.error}`] : [])),
+        ""
+      )
+    }
+
+    if (only.has("batch")) {
+      server ??= await mongoServer()
+      const runs: Array<BatchModeRun> = []
+      const summary = () => {
+        const [a, b] = runs
+        results.batch_mode = {
+          rss_small_mb: a?.peak_rss_mb,
+          rss_large_mb: b?.peak_rss_mb,
+          rss_ratio: a?.peak_rss_mb !== undefined && b?.peak_rss_mb !== undefined ? round(b.peak_rss_mb / a.peak_rss_mb, 3) : undefined,
+          request_bytes_median: a?.request_bytes_median,
+          server: server!.kind,
+          runs
+        }
+        save()
+      }
+      for (const records of [sizes.batch.small, sizes.batch.large]) {
+        runs.push(await batchModeRss({ uri: server.uri, records, socketTimeoutMs: 600_000 }))
+        summary()
+      }
+      report.push(
+        "Batch mode: peak RSS of the CLI child (--llm-mode batch --single-batch, loopback Message Batches API)",
+        table(
+          ["records", "API batches", "persisted", "seed s", "run s", "peak RSS MB", "request bytes (median)", "exit"],
+          runs.map((r) => [r.records, r.api_batches, r.records_persisted, r.seed_seconds, r.wall_seconds, r.peak_rss_mb ?? "n/a", r.request_bytes_median ?? "n/a", r.exit_code ?? "signal"])
+        ),
+        ...runs.flatMap((r) => (r.error !== undefined ? [`${r.records} records: ${r.error}`] : [])),
         ""
       )
     }

@@ -12,6 +12,8 @@ import { scoreDemoStore } from "./programs/DemoStore.ts"
 import { RETEST_CONFIRM_ABOVE_USD, retest } from "./programs/Retest.ts"
 import { withLease } from "./programs/Lease.ts"
 import { runPeriodic } from "./programs/Periodic.ts"
+import { runBatchMode } from "./programs/BatchMode.ts"
+import { cancelBatch, listBatches, showBatch } from "./programs/Batches.ts"
 import { formatBatchResults } from "./programs/Reports.ts"
 import { resetState, showStats } from "./programs/Stats.ts"
 import { Analyzer } from "./services/Analyzer.ts"
@@ -108,6 +110,8 @@ const storeLayer = (settings: JobSettings, access: Access): Layer.Layer<Conversa
     ))
 
 const analyzerLayer = Layer.unwrap(Effect.promise(() => import("./analyzer/AnalyzerProvider.ts")).pipe(Effect.map((m) => m.analyzerLayer)))
+
+const batchProviderLayer = Layer.unwrap(Effect.promise(() => import("./analyzer/AnalyzerProvider.ts")).pipe(Effect.map((m) => m.batchProviderLayer)))
 
 const healthLayer = (port: number, host: string) =>
   Layer.unwrap(Effect.promise(() => import("./ops/HealthServer.ts")).pipe(Effect.map((m) => m.HealthServer.layer({ port, host }))))
@@ -234,7 +238,7 @@ export const cpa = Command.make("cpa", runFlags).pipe(
   Command.withSharedFlags(sharedFlags),
   Command.withHandler((input) =>
     withJob(toFlagValues(input), {
-      analyzer: !input.statsOnly,
+      analyzer: (s) => !input.statsOnly && s.llmMode === "online",
       health: !input.statsOnly,
       access: input.statsOnly ? (input.resetState ? "write" : "read") : "run"
     }, Effect.gen(function*() {
@@ -249,7 +253,8 @@ export const cpa = Command.make("cpa", runFlags).pipe(
         Effect.gen(function*() {
           if (input.resetState) yield* resetState()
           if (input.statsOnly) return
-          if (input.singleBatch) yield* Console.log(formatBatchResults(yield* runBatch()))
+          if (settings.llmMode === "batch") yield* runBatchMode({ single: input.singleBatch }).pipe(Effect.provide(batchProviderLayer))
+          else if (input.singleBatch) yield* Console.log(formatBatchResults(yield* runBatch()))
           else yield* runPeriodic()
         }),
         { wait: input.wait || (!input.resetState && !input.singleBatch) }
@@ -369,7 +374,28 @@ const retestCommand = Command.make("retest", {
     "Agreement with itself: score N already-scored conversations again with the configured analyzer and report per KPI the mean absolute difference and the binary KPIs that flipped. Writes nothing."
   ))
 
-export const app = cpa.pipe(Command.withSubcommands([deadLetters, calibrateCommand, retestCommand]))
+const batchId = Argument.String("batch-id").pipe(Argument.withDescription("The Message Batch id (msgbatch_...)"))
+/** The Message Batches API needs Claude direct; the job's state says which batches are its own. */
+const withBatches = <A, E, R>(shared: Readonly<Record<string, unknown>>, program: Effect.Effect<A, E, R>, access: Access = "read") =>
+  withJob(toFlagValues(shared), { analyzer: false, access }, program.pipe(Effect.provide(batchProviderLayer)) as Effect.Effect<A, unknown, Settings | JobStateStore>)
+
+const batchesList = Command.make("list", {
+  limit: Flag.Int("limit").pipe(Flag.withDescription("Batches to show, newest first"), Flag.withDefault(20)),
+  format
+}, (input) => Effect.flatMap(cpa, (shared) => withBatches(shared, listBatches({ limit: input.limit, format: input.format }))))
+  .pipe(Command.withDescription("The account's Message Batches, newest first, with their request counts; marks the ones in flight for this job"))
+const batchesShow = Command.make("show", { id: batchId, format }, (input) => Effect.flatMap(cpa, (shared) => withBatches(shared, showBatch(input.id, input.format))))
+  .pipe(Command.withDescription("One Message Batch: status, request counts, and what this job sent in it"))
+const batchesCancel = Command.make("cancel", { id: batchId, format }, (input) => Effect.flatMap(cpa, (shared) => withBatches(shared, cancelBatch(input.id, input.format), "write")))
+  .pipe(Command.withDescription(
+    "Cancel a Message Batch: its unprocessed requests end canceled and return to the job's queue when collected (stop the job or switch to --llm-mode online to keep them from being sent again)"
+  ))
+const batchesCommand = Command.make("batches").pipe(
+  Command.withDescription("Batch mode (--llm-mode batch): list, show and cancel Anthropic Message Batches"),
+  Command.withSubcommands([batchesList, batchesShow, batchesCancel])
+)
+
+export const app = cpa.pipe(Command.withSubcommands([deadLetters, calibrateCommand, retestCommand, batchesCommand]))
 
 /** The built-in `--log-level` takes lower-case names; the original job's runbooks use DEBUG/WARNING. */
 export const normalizeArgv = (argv: ReadonlyArray<string>): Array<string> =>

@@ -6,6 +6,8 @@ import { AiCoreAnalyzer } from "./claude/AiCoreAnalyzer.ts"
 import { serviceKeyConfig } from "./claude/AiCoreAuth.ts"
 import type { Analyzer } from "../services/Analyzer.ts"
 import { AnthropicAnalyzer, apiKeyConfig } from "./claude/AnthropicAnalyzer.ts"
+import { MessageBatches } from "./claude/MessageBatches.ts"
+import type { BatchProvider } from "../services/BatchProvider.ts"
 import { HeuristicAnalyzer } from "./heuristic/HeuristicAnalyzer.ts"
 import { RateLimiter } from "./claude/RateLimiter.ts"
 import { type Provider, Settings } from "../services/Settings.ts"
@@ -46,5 +48,22 @@ export const analyzerLayer: Layer.Layer<Analyzer, AnalyzerError | ConfigError, S
       case "aicore":
         return AiCoreAnalyzer.layer.pipe(Layer.provide(RateLimiter.layer))
     }
+  })
+)
+
+/**
+ * The Message Batches API of batch mode: Claude direct only. When `--llm` is left open and the
+ * credentials found are AI Core's, that is the same one-line settings error as `--llm aicore`.
+ */
+export const batchProviderLayer: Layer.Layer<BatchProvider, AnalyzerError | ConfigError, Settings> = Layer.unwrap(
+  Effect.gen(function*() {
+    const provider = yield* chooseProvider
+    if (provider !== "anthropic") {
+      return yield* new ConfigError({
+        setting: "llm.mode",
+        message: `llm.mode: batch mode needs Claude direct (ANTHROPIC_API_KEY): ${provider === "aicore" ? "SAP AI Core has no Message Batches API" : "the heuristic makes no model calls to batch"}`
+      })
+    }
+    return MessageBatches.layer
   })
 )

@@ -209,6 +209,23 @@ export const SETTINGS = {
     defaultText: "anthropic when ANTHROPIC_API_KEY is set, else aicore when a service key is found",
     help: "Analyzer: heuristic | anthropic | aicore"
   }),
+  llmMode: setting({
+    flag: { name: "llm-mode", metavar: "MODE", scope: "run" },
+    env: "CPA_LLM_MODE",
+    yaml: "llm.mode",
+    parse: oneOf(["online", "batch"] as const),
+    default: "online" as "online" | "batch",
+    help: "online: one request per record; batch: Anthropic's Message Batches API (Claude direct only; half price, results within 24 h)"
+  }),
+  pollInterval: setting({
+    flag: { name: "poll-interval", metavar: "MINUTES", scope: "run" },
+    env: "CPA_POLL_INTERVAL",
+    yaml: "llm.batch.poll_interval_minutes",
+    parse: optional(num({ min: 0, exclusiveMin: true })),
+    default: undefined,
+    defaultText: "the interval",
+    help: "Batch mode: minutes between polls of a batch in flight (fractions allowed)"
+  }),
   model: setting({
     flag: { name: "model", metavar: "MODEL", scope: "shared" },
     env: "CPA_MODEL",

@@ -112,7 +112,16 @@ export const resolveSettings = (flags: FlagValues, env: Env, cwd = process.cwd()
     if (Result.isFailure(v)) return Result.fail(v.failure)
     values[id] = v.success
   }
-  return Result.succeed(toJobSettings(values as unknown as SettingValues))
+  const settings = toJobSettings(values as unknown as SettingValues)
+  if (settings.llmMode === "batch" && (settings.llm === "aicore" || settings.llm === "heuristic")) {
+    return Result.fail(settingError(
+      "llm.mode",
+      settings.llm === "aicore"
+        ? "batch mode needs Claude direct (--llm anthropic): SAP AI Core has no Message Batches API"
+        : "batch mode needs Claude direct (--llm anthropic): the heuristic makes no model calls to batch"
+    ))
+  }
+  return Result.succeed(settings)
 }
 
 const toJobSettings = (v: SettingValues): JobSettings => ({
@@ -128,6 +137,8 @@ const toJobSettings = (v: SettingValues): JobSettings => ({
   retry: { baseDelayMs: v.retryBaseDelaySeconds * 1000, maxRetries: v.retryMaxRetries },
   llm: v.llm,
   model: v.model,
+  llmMode: v.llmMode,
+  pollInterval: v.pollInterval,
   llmOptions: {
     maxTokens: v.maxTokens,
     timeoutMs: v.timeoutSeconds * 1000,

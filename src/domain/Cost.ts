@@ -34,3 +34,17 @@ export const estimateCost = (model: string, usage: Usage, prices: Readonly<Recor
   return (usage.input_tokens * p.input + usage.output_tokens * p.output +
     usage.cache_creation_input_tokens * p.cache_write + usage.cache_read_input_tokens * p.cache_read) / 1_000_000
 }
+
+/** The Message Batches API's discount: every token class at half the list price. */
+export const BATCH_PRICE_FACTOR = 0.5
+
+/** `estimateCost` at the price of a service tier: `batch` is half of `standard`. */
+export const estimateTierCost = (
+  model: string,
+  usage: Usage,
+  prices: Readonly<Record<string, ModelPrice>>,
+  tier: "standard" | "batch"
+): number | undefined => {
+  const cost = estimateCost(model, usage, prices)
+  return cost === undefined ? undefined : tier === "batch" ? cost * BATCH_PRICE_FACTOR : cost
+}

@@ -73,7 +73,9 @@ export const AgenticAnalysis = Schema.Struct({
     usage: Schema.optionalKey(Usage),
     estimated_cost_usd: Schema.optionalKey(Num),
     /** Quotes of the analyzer's rationale dropped because they do not occur in the message they cite. */
-    evidence_dropped: Schema.optionalKey(Schema.Int)
+    evidence_dropped: Schema.optionalKey(Schema.Int),
+    /** `batch` when scored through the Message Batches API (priced at the batch rate). */
+    service_tier: Schema.optionalKey(Schema.Literal("batch"))
   }),
   /** Why: a reason and checked evidence per KPI category (absent when rationales are off). */
   analysis_rationale: Schema.optionalKey(AnalysisRationale),
@@ -94,6 +96,8 @@ export interface AnalysisMeta {
   /** The checked rationale, when the analyzer gave one, and how many quotes the check dropped. */
   readonly rationale?: AnalysisRationale | undefined
   readonly evidenceDropped?: number | undefined
+  /** `batch` for a result of the Message Batches API. */
+  readonly serviceTier?: "batch" | undefined
 }
 
 /** Earliest message time, else the ObjectId's creation time. */
@@ -164,7 +168,8 @@ export const buildResult = (
       model_used: meta.model,
       ...(meta.usage !== undefined ? { usage: meta.usage } : {}),
       ...(meta.costUsd !== undefined ? { estimated_cost_usd: meta.costUsd } : {}),
-      ...(meta.rationale !== undefined ? { evidence_dropped: meta.evidenceDropped ?? 0 } : {})
+      ...(meta.rationale !== undefined ? { evidence_dropped: meta.evidenceDropped ?? 0 } : {}),
+      ...(meta.serviceTier !== undefined ? { service_tier: meta.serviceTier } : {})
     },
     persistence_metadata: {
       inserted_timestamp: processed,

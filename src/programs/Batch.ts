@@ -21,7 +21,7 @@ import { storeOp, storeOpOnce } from "./StoreOp.ts"
 
 const OPEN_DEAD_LETTER_CAP = 10_000
 
-const errorReport = (error: RecordError, attempts: number): ErrorReport => ({
+export const errorReport = (error: RecordError, attempts: number): ErrorReport => ({
   tag: error._tag,
   reason: error._tag === "AnalyzerError" ? error.reason : null,
   message: error.message,

@@ -50,6 +50,19 @@ export const formatRunTotals = (totals: TotalStats, lastProcessedId: string | nu
     ...usageLines(totals.usage, totals.estimated_cost_usd)
   ].join("\n")
 
+/** Batch mode's last known state (from job_state; no API call). */
+const batchModeLines = (state: JobState | undefined): Array<string> => {
+  const mode = state?.batch_mode
+  if (mode == null) return []
+  return [
+    `Message Batches In Flight: ${mode.batches.length}${mode.last_polled_at !== null ? ` (last polled ${plainTime(mode.last_polled_at)})` : ""}`,
+    ...mode.batches.map((b) =>
+      `  • ${b.batch_id ?? "(intent, not yet created)"} - ${b.status} - ${b.count} requests - processing ${b.counts.processing}, succeeded ${b.counts.succeeded}, errored ${b.counts.errored}, canceled ${b.counts.canceled}, expired ${b.counts.expired}`
+    ),
+    `Records Back In The Queue: ${thousands(mode.requeue.length)}`
+  ]
+}
+
 export interface StatsView {
   readonly state: JobState | undefined
   readonly counts: StoreCounts
@@ -75,6 +88,7 @@ export const formatJobStatistics = ({ counts, deadLetters, recent, state }: Stat
       deadLetters.length > 0 ? ` (${deadLetters.map((d) => `${d.tag}: ${d.count}`).join(", ")})` : ""
     }`,
     `Iteration: ${state?.data.iteration ?? 0}`,
+    ...batchModeLines(state),
     ...(totals ? usageLines(totals.usage, totals.estimated_cost_usd) : []),
     "",
     "Recent Analysis Results:",

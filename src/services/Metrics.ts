@@ -38,3 +38,6 @@ export const lastSuccessfulBatch = Metric.gauge("cpa_last_successful_batch_times
   description: "Unix time at which the last batch completed"
 })
 export const backlog = Metric.gauge("cpa_backlog_records", { description: "Source records after the checkpoint" })
+export const batchRequests = Metric.gauge("cpa_batch_requests", {
+  description: "Batch mode: requests of the last polled Message Batch, by status (processing, succeeded, errored, canceled, expired)"
+})

@@ -25,6 +25,10 @@ export interface JobSettings {
   /** Undefined: chosen from the credentials that are present. */
   readonly llm: Provider | undefined
   readonly model: string | undefined
+  /** `batch`: the Message Batches API (`--llm-mode`). */
+  readonly llmMode: "online" | "batch"
+  /** Batch mode: minutes between polls of a batch in flight; undefined = `interval`. */
+  readonly pollInterval: number | undefined
   readonly llmOptions: {
     readonly maxTokens: number
     readonly timeoutMs: number

@@ -22,10 +22,16 @@ import { validInput } from "./claudeFixtures.ts"
  * `retry-after`) in `send`.
  */
 
-export type Route = "messages" | "token" | "deployments" | "invoke"
+export type Route = "messages" | "token" | "deployments" | "invoke" | BatchRoute
+export type BatchRoute = "batches-create" | "batches-list" | "batches-retrieve" | "batches-cancel" | "batches-results"
 
 const ROUTES: ReadonlyArray<{ readonly route: Route; readonly method: string; readonly path: RegExp }> = [
   { route: "messages", method: "POST", path: /\/v1\/messages$/ },
+  { route: "batches-create", method: "POST", path: /\/v1\/messages\/batches$/ },
+  { route: "batches-list", method: "GET", path: /\/v1\/messages\/batches$/ },
+  { route: "batches-retrieve", method: "GET", path: /\/v1\/messages\/batches\/[^/]+$/ },
+  { route: "batches-cancel", method: "POST", path: /\/v1\/messages\/batches\/[^/]+\/cancel$/ },
+  { route: "batches-results", method: "GET", path: /\/v1\/messages\/batches\/[^/]+\/results$/ },
   { route: "token", method: "POST", path: /\/oauth\/token$/ },
   { route: "deployments", method: "GET", path: /\/v2\/lm\/deployments$/ },
   { route: "invoke", method: "POST", path: /\/v2\/inference\/deployments\/[^/]+\/invoke$/ }
@@ -69,6 +75,8 @@ export interface LoopbackClaudeOptions {
   readonly defaultStatus?: number
   /** The model a default valid answer names (default `LOOPBACK_MODEL`). */
   readonly model?: string
+  /** Keep each batch request's `params` and every request's body (default true; false for 100,000-request benches). */
+  readonly keepBodies?: boolean
 }
 
 export interface LoopbackClaude {
@@ -104,6 +112,37 @@ export interface LoopbackClaude {
   readonly resume: () => void
   /** Stops the server, cutting waiting and hanging requests. */
   readonly close: () => Promise<void>
+
+  /** The Message Batches API (see "Message Batches" below). */
+  readonly batches: LoopbackBatches
+}
+
+/** One batch the loopback Message Batches API holds. */
+export interface LoopbackBatch {
+  readonly id: string
+  readonly createdAtMs: number
+  readonly customIds: ReadonlyArray<string>
+  readonly params: ReadonlyArray<unknown>
+  /** Set by `cancel` while the batch was processing: every request ends canceled. */
+  canceled: boolean
+}
+
+/** A request's outcome in a batch: its result type, or `errored` with an API error type. */
+export type BatchOutcome = "succeeded" | "canceled" | "expired" | { readonly errored: string }
+
+export interface LoopbackBatches {
+  /** Every batch created, in order. */
+  readonly all: ReadonlyArray<LoopbackBatch>
+  /** The batches' clock (ms since the epoch): batches are created at `now`, end once `now >= created + endAfterMs`. */
+  now: number
+  /** How long a batch processes on the batches' clock (default 0: ended at the first retrieve). */
+  endAfterMs: number
+  /** Outcome per custom id (source id); unset ones succeed. */
+  readonly outcomeFor: Map<string, BatchOutcome>
+  /** When set, the results stream is cut after this many lines (the socket is destroyed). */
+  cutResultsAfter: number | undefined
+  /** Requests submitted per custom id, across every batch. */
+  readonly submissions: () => ReadonlyMap<string, number>
 }
 
 export const LOOPBACK_MODEL = "claude-sonnet-4-6-e2e"
@@ -239,7 +278,105 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
       const status = statusFor.get(request.sourceId) ?? loopback.defaultStatus
       return status === 200 ? toolAnswer(validInput, { model, usage: { ...USAGE } }) : errorFor(status)
     }
+    // -------------------------------------------------------------------------------------------
+    // Message Batches: create, list (newest first, `after_id`/`limit` paging), retrieve, cancel,
+    // results as JSON lines. State and clock in `batches`; answers built from them.
+    const batchList: Array<LoopbackBatch> = []
+    const batches: LoopbackBatches = {
+      all: batchList,
+      now: Date.now(),
+      endAfterMs: 0,
+      outcomeFor: new Map(),
+      cutResultsAfter: undefined,
+      submissions: () => {
+        const m = new Map<string, number>()
+        for (const b of batchList) for (const id of b.customIds) m.set(id, (m.get(id) ?? 0) + 1)
+        return m
+      }
+    }
+    const batchId = (request: RecordedRequest) => /\/v1\/messages\/batches\/([^/?]+)/.exec(request.path)?.[1] ?? ""
+    const ended = (b: LoopbackBatch) => b.canceled || batches.now >= b.createdAtMs + batches.endAfterMs
+    const outcomeOf = (b: LoopbackBatch, id: string): BatchOutcome => {
+      const o = batches.outcomeFor.get(id) ?? "succeeded"
+      return b.canceled ? "canceled" : o
+    }
+    const batchJson = (b: LoopbackBatch) => {
+      const counts = { processing: 0, succeeded: 0, errored: 0, canceled: 0, expired: 0 }
+      if (!ended(b)) counts.processing = b.customIds.length
+      else {
+        for (const id of b.customIds) {
+          const o = outcomeOf(b, id)
+          if (typeof o === "object") counts.errored++
+          else counts[o]++
+        }
+      }
+      return {
+        id: b.id,
+        type: "message_batch",
+        processing_status: ended(b) ? "ended" : b.canceled ? "canceling" : "in_progress",
+        request_counts: counts,
+        created_at: new Date(b.createdAtMs).toISOString(),
+        ended_at: ended(b) ? new Date(Math.max(batches.now, b.createdAtMs)).toISOString() : null,
+        expires_at: new Date(b.createdAtMs + 24 * 3600_000).toISOString(),
+        archived_at: null,
+        cancel_initiated_at: b.canceled ? new Date(batches.now).toISOString() : null,
+        results_url: ended(b) ? `${loopback.url}/v1/messages/batches/${b.id}/results` : null
+      }
+    }
+    const findBatch = (request: RecordedRequest): LoopbackBatch | Answer =>
+      batchList.find((b) => b.id === batchId(request)) ?? errorAnswer(404, "not_found_error", `no batch ${batchId(request)}`)
+    const resultLine = (b: LoopbackBatch, id: string): string => {
+      const o = outcomeOf(b, id)
+      const result = o === "succeeded"
+        ? { type: "succeeded", message: { ...toolAnswer(validInput, { model, usage: { ...USAGE } }).body, id: `msg_${id}` } }
+        : typeof o === "object"
+        ? { type: "errored", error: { type: "error", error: { type: o.errored, message: `loopback ${o.errored}` }, request_id: null } }
+        : { type: o }
+      return JSON.stringify({ custom_id: id, result })
+    }
+    const batchDefaults: ReadonlyArray<readonly [Route, DefaultReply]> = [
+      ["batches-create", (request) => {
+        const requests = (request.body?.requests ?? []) as Array<{ custom_id: string; params: unknown }>
+        const b: LoopbackBatch = {
+          id: `msgbatch_loopback_${batchList.length + 1}`,
+          createdAtMs: batches.now,
+          customIds: requests.map((r) => r.custom_id),
+          params: options.keepBodies === false ? [] : requests.map((r) => r.params),
+          canceled: false
+        }
+        batchList.push(b)
+        return { status: 200, body: batchJson(b) }
+      }],
+      ["batches-list", (request) => {
+        const q = new URL(request.path, "http://x").searchParams
+        const newestFirst = [...batchList].reverse()
+        const afterId = q.get("after_id")
+        const start = afterId === null ? 0 : newestFirst.findIndex((b) => b.id === afterId) + 1
+        const page = newestFirst.slice(start, start + Number(q.get("limit") ?? 20))
+        return {
+          status: 200,
+          body: { data: page.map(batchJson), has_more: start + page.length < newestFirst.length, first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null }
+        }
+      }],
+      ["batches-retrieve", (request) => {
+        const b = findBatch(request)
+        return "id" in b ? { status: 200, body: batchJson(b) } : b
+      }],
+      ["batches-cancel", (request) => {
+        const b = findBatch(request)
+        if (!("id" in b)) return b
+        if (!ended(b)) b.canceled = true
+        return { status: 200, body: batchJson(b) }
+      }],
+      ["batches-results", (request) => {
+        const b = findBatch(request)
+        if (!("id" in b)) return b
+        return { status: 200, body: b.customIds.map((id) => resultLine(b, id)).join("\n") + "\n", headers: { "content-type": "application/binary" } }
+      }]
+    ]
+
     const defaults = new Map<Route, DefaultReply>([
+      ...batchDefaults,
       ["messages", modelReply],
       ["invoke", modelReply],
       ["token", () => ({ status: 200, body: { access_token: `token-${++tokens}`, token_type: "bearer", expires_in: 7199 } })],
@@ -255,6 +392,13 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
         timers.delete(timer)
         if (res.destroyed) return
         if (MODEL_ROUTES.has(request.route) && answer.status === 200) answered++
+        if (request.route === "batches-results" && batches.cutResultsAfter !== undefined && typeof answer.body === "string") {
+          // Half a file: the lines so far, then the connection dies.
+          const lines = answer.body.split("\n").slice(0, batches.cutResultsAfter)
+          res.writeHead(200, { "content-type": "application/binary", "content-length": String(answer.body.length) })
+          res.write(lines.join("\n") + "\n", () => res.destroy())
+          return
+        }
         send(res, answer, requestId)
       }, loopback.delayMs)
       timers.add(timer)
@@ -264,7 +408,10 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
       const chunks: Array<Buffer> = []
       req.on("data", (c: Buffer) => chunks.push(c))
       req.on("end", () => {
-        const request = recordOf(req, Buffer.concat(chunks).toString("utf8"))
+        const full = recordOf(req, Buffer.concat(chunks).toString("utf8"))
+        const request = options.keepBodies === false && full.route === "batches-create"
+          ? { ...full, body: { requests: (full.body?.requests ?? []).map((r: { custom_id: string }) => ({ custom_id: r.custom_id })) }, rawBody: "" }
+          : full
         requests.push(request)
         const requestId = `req_loopback_${requests.length}`
         const { route } = request
@@ -317,6 +464,8 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
             server.closeAllConnections()
             server.close(() => done())
           })
+        ,
+        batches
       }
       resolve(loopback)
     })

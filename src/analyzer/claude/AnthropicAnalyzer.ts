@@ -20,7 +20,7 @@ export const apiKeyConfig = Config.option(Config.Redacted("ANTHROPIC_API_KEY"))
 /** Header-safe: printable ASCII without spaces. Anything else would fail on every request. */
 export const isUsableSecret = (value: string): boolean => /^[\x21-\x7e]+$/.test(value)
 
-const readApiKey = Effect.gen(function*() {
+export const readApiKey = Effect.gen(function*() {
   const key = yield* apiKeyConfig.pipe(Effect.orElseSucceed(() => Option.none<Redacted.Redacted<string>>()))
   if (Option.isNone(key)) {
     return yield* new AnalyzerError({
@@ -37,7 +37,7 @@ const readApiKey = Effect.gen(function*() {
   return key.value
 })
 
-const readBaseUrl = Effect.gen(function*() {
+export const readBaseUrl = Effect.gen(function*() {
   const configured = yield* Config.option(Config.String("ANTHROPIC_BASE_URL")).pipe(
     Effect.orElseSucceed(() => Option.none<string>())
   )

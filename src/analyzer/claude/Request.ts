@@ -154,12 +154,14 @@ export const buildMessagesBody = (options: {
   readonly system: string
   readonly conversation: Conversation
   readonly request?: RequestOptions
+  /** The prompt cache's lifetime: `1h` in batch mode, where requests of one batch run over hours. */
+  readonly cacheTtl?: "5m" | "1h"
 }): MessagesBody => {
   const request = options.request ?? DEFAULT_REQUEST_OPTIONS
   return {
     model: options.model,
     max_tokens: options.maxTokens,
-    system: [{ type: "text", text: options.system, cache_control: { type: "ephemeral" } }],
+    system: [{ type: "text", text: options.system, cache_control: options.cacheTtl === "1h" ? { type: "ephemeral", ttl: "1h" } : { type: "ephemeral" } }],
     tools: [kpiTool(request)],
     tool_choice: { type: "tool", name: TOOL_NAME },
     messages: [{ role: "user", content: [{ type: "text", text: renderConversation(options.conversation, request) }] }]

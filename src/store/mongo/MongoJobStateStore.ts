@@ -58,7 +58,11 @@ function make(prepare: boolean) {
           states.updateOne(
             { job_name: state.job_name },
             {
-              $set: Object.fromEntries(STATE_FIELDS.map((f) => [f, state[f as keyof JobState]]))
+              // Optional fields (batch_mode) that the state leaves out are removed, not stored as null.
+              $set: Object.fromEntries(STATE_FIELDS.filter((f) => state[f as keyof JobState] !== undefined).map((f) => [f, state[f as keyof JobState]])),
+              ...(STATE_FIELDS.some((f) => state[f as keyof JobState] === undefined)
+                ? { $unset: Object.fromEntries(STATE_FIELDS.filter((f) => state[f as keyof JobState] === undefined).map((f) => [f, ""])) }
+                : {})
             },
             { upsert: true }
           )
