@@ -73,7 +73,7 @@ describe("AiCoreAnalyzer request", () => {
 
       assert.deepStrictEqual(fake.requests.map((r) => `${r.method} ${r.path}`), [
         "POST /oauth/token",
-        "GET /v2/lm/deployments",
+        "GET /v2/lm/deployments?scenarioId=foundation-models&status=RUNNING",
         `POST ${invokePath}`
       ])
       const [token, list, invoke] = fake.requests as [any, any, any]
@@ -96,9 +96,10 @@ describe("AiCoreAnalyzer request", () => {
       assert.include(body.messages[0].content[0].text, "<conversation_json>")
     }))
 
-  it.effect("takes the key from AICORE_SERVICE_KEY and a configured deployment URL without listing deployments", () =>
+  it.effect("takes the key from AICORE_SERVICE_KEY and a configured deployment URL, checked against the deployments", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
+      fake.script("deployments", { status: 200, body: { count: 1, resources: [deployment(fake.url, "dpinned", AICORE_MODEL)] } })
       fake.script("invoke", toolAnswer(validInput, { model: "claude-sonnet-4-5-20250929" }))
       const key = { clientid: CLIENT_ID, clientsecret: SECRET, url: fake.url, serviceurls: { AI_API_URL: fake.url } }
       const analyzer = yield* build({
@@ -109,9 +110,19 @@ describe("AiCoreAnalyzer request", () => {
       assert.strictEqual(analysis.model, "claude-sonnet-4-5-20250929", "the model the answer reports")
       assert.deepStrictEqual(fake.requests.map((r) => `${r.method} ${r.path}`), [
         "POST /oauth/token",
+        "GET /v2/lm/deployments?scenarioId=foundation-models&status=RUNNING",
         "POST /v2/inference/deployments/dpinned/invoke"
       ])
-      assert.strictEqual(fake.requests[1]!.headers["ai-resource-group"], "default")
+      assert.strictEqual(fake.requests[2]!.headers["ai-resource-group"], "default")
+    }))
+
+  it.effect("a configured deployment URL that does not serve the model (retired, deleted): a ConfigError at start-up", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude()
+      const e = yield* Effect.flip(analyzerFor(fake, { aicoreDeploymentUrl: `${fake.url}/v2/inference/deployments/dgone` }))
+      assert.instanceOf(e, ConfigError)
+      assert.include(e.message, `is not a RUNNING deployment of model ${AICORE_MODEL}`)
+      assert.strictEqual(fake.requestsTo("invoke").length, 0)
     }))
 
   it.effect("a deployment URL that is not a URL is a ConfigError at start-up", () =>

@@ -245,13 +245,26 @@ describe("decodeAnalysis", () => {
 
   it.effect("an answer without the tool call is ModelOutputInvalid on tool_use", () =>
     Effect.gen(function*() {
-      const e = yield* Effect.flip(decode({ model: "m", content: [{ type: "text", text: "Here are the scores" }], stop_reason: "max_tokens" }))
-      assert.strictEqual(e.field, "tool_use")
-      assert.include(e.message, "max_tokens")
+      const e = yield* Effect.flip(decode({ model: "m", content: [{ type: "text", text: "Here are the scores" }], stop_reason: "end_turn" }))
+      assert.instanceOf(e, ModelOutputInvalid)
+      assert.strictEqual((e as ModelOutputInvalid).field, "tool_use")
+      assert.include(e.message, "end_turn")
       const other = yield* Effect.flip(decode(toolAnswer(validScores, { name: "other_tool" }).body))
-      assert.strictEqual(other.field, "tool_use")
+      assert.strictEqual((other as ModelOutputInvalid).field, "tool_use")
       const junk = yield* Effect.flip(decode("<html>gateway</html>"))
-      assert.isTrue(junk.field.startsWith("response"))
+      assert.isTrue((junk as ModelOutputInvalid).field.startsWith("response"))
+    }))
+
+  it.effect("stop_reason max_tokens or refusal: a dead letter with its own reason, not retried", () =>
+    Effect.gen(function*() {
+      const cut = yield* Effect.flip(decode({ model: "m", content: [{ type: "tool_use", name: "record_kpi_scores", input: {} }], stop_reason: "max_tokens" }))
+      assert.strictEqual(cut._tag, "AnalyzerError")
+      assert.strictEqual((cut as AnalyzerError).reason, "MaxTokens")
+      assert.strictEqual(cut.severity, "record")
+      assert.include(cut.message, "llm.max_tokens")
+      const refused = yield* Effect.flip(decode({ model: "m", content: [], stop_reason: "refusal" }))
+      assert.strictEqual((refused as AnalyzerError).reason, "Refusal")
+      assert.isFalse(refused.isRetryable)
     }))
 })
 
@@ -329,7 +342,7 @@ describe("decodeAnalysis with a rationale", () => {
       assert.instanceOf(missing, ModelOutputInvalid)
       assert.strictEqual(missing.field, "rationale")
       const blank = yield* Effect.flip(decode({ ...validInput, rationale: { ...validRationale, efficiency_resolution: { reason: " ", evidence: [] } } }))
-      assert.strictEqual(blank.field, "rationale.efficiency_resolution.reason")
+      assert.strictEqual((blank as ModelOutputInvalid).field, "rationale.efficiency_resolution.reason")
       const noRationaleWanted = yield* decodeAnalysis(toolAnswer(validScores).body, "m")
       assert.isUndefined(noRationaleWanted.rationale, "llm.rationales: false: the scores alone")
     }))
@@ -344,7 +357,7 @@ describe("classifyStatus", () => {
     [401, "Unauthorized", "fatal"],
     [402, "Forbidden", "fatal"],
     [403, "Forbidden", "fatal"],
-    [404, "NotFound", "record"],
+    [404, "NotFound", "fatal"],
     [408, "Timeout", "retriable"],
     [413, "TooLarge", "record"],
     [422, "Unprocessable", "record"],
@@ -369,6 +382,15 @@ describe("classifyStatus", () => {
     const echoed = classifyStatus(401, headers(), body("authentication_error", "invalid x-api-key sk-ant-secret-1234"), ctx)
     assert.notInclude(echoed.message, "sk-ant-secret-1234")
     assert.include(echoed.message, "***")
+  })
+
+  it("x-should-retry overrides the status's default, but never a fatal one; the error type is kept", () => {
+    const no = classifyStatus(500, headers({ "x-should-retry": "false" }), body("api_error", "boom"), ctx)
+    assert.strictEqual(no.severity, "record")
+    assert.strictEqual(no.type, "api_error")
+    assert.strictEqual(classifyStatus(409, headers({ "x-should-retry": "true" }), undefined, ctx).severity, "retriable")
+    assert.strictEqual(classifyStatus(401, headers({ "x-should-retry": "true" }), undefined, ctx).severity, "fatal")
+    assert.strictEqual(classifyStatus(429, headers(), undefined, ctx).isOutage, true)
   })
 
   it("a billing error stops the run whatever its status", () => {

@@ -132,6 +132,8 @@ const toJobSettings = (v: SettingValues): JobSettings => ({
     maxTokens: v.maxTokens,
     timeoutMs: v.timeoutSeconds * 1000,
     maxRequestsPerMinute: v.maxRequestsPerMinute,
+    minConcurrency: v.minConcurrency,
+    stopAfterSameErrors: v.stopAfterSameErrors,
     aicoreCredentialsPath: v.aicoreCredentialsFile,
     aicoreResourceGroup: v.aicoreResourceGroup,
     aicoreDeploymentUrl: v.aicoreDeploymentUrl,

@@ -28,7 +28,12 @@ export interface JobSettings {
   readonly llmOptions: {
     readonly maxTokens: number
     readonly timeoutMs: number
-    readonly maxRequestsPerMinute: number
+    /** Optional fixed upper bound; undefined: the rate adapts to the provider's limits alone. */
+    readonly maxRequestsPerMinute: number | undefined
+    /** Fewest requests in flight the adaptive limit goes down to (`--concurrency` is the ceiling). */
+    readonly minConcurrency: number
+    /** K: the same non-retriable error on K requests in a row stops the run. */
+    readonly stopAfterSameErrors: number
     readonly aicoreCredentialsPath: string
     readonly aicoreResourceGroup: string
     readonly aicoreDeploymentUrl: string | undefined

@@ -22,10 +22,12 @@ import { validInput } from "./claudeFixtures.ts"
  * `retry-after`) in `send`.
  */
 
-export type Route = "messages" | "token" | "deployments" | "invoke"
+export type Route = "messages" | "token" | "deployments" | "invoke" | "models" | "count_tokens"
 
 const ROUTES: ReadonlyArray<{ readonly route: Route; readonly method: string; readonly path: RegExp }> = [
   { route: "messages", method: "POST", path: /\/v1\/messages$/ },
+  { route: "count_tokens", method: "POST", path: /\/v1\/messages\/count_tokens$/ },
+  { route: "models", method: "GET", path: /\/v1\/models\/[^/]+$/ },
   { route: "token", method: "POST", path: /\/oauth\/token$/ },
   { route: "deployments", method: "GET", path: /\/v2\/lm\/deployments$/ },
   { route: "invoke", method: "POST", path: /\/v2\/inference\/deployments\/[^/]+\/invoke$/ }
@@ -69,6 +71,8 @@ export interface LoopbackClaudeOptions {
   readonly defaultStatus?: number
   /** The model a default valid answer names (default `LOOPBACK_MODEL`). */
   readonly model?: string
+  /** A simulated account limit on the model routes (see "Rate limits" below). */
+  readonly rateLimit?: SimulatedLimit
 }
 
 export interface LoopbackClaude {
@@ -104,10 +108,15 @@ export interface LoopbackClaude {
   readonly resume: () => void
   /** Stops the server, cutting waiting and hanging requests. */
   readonly close: () => Promise<void>
+
+  /** Model ids the models endpoint and the model routes answer 404 for (retired or mistyped). */
+  readonly unknownModels: Set<string>
+  /** Model requests the simulated limit answered 429, with the times (ms) of every model request. */
+  readonly limited: () => { readonly rejected: number; readonly arrivals: ReadonlyArray<number>; readonly accepted: ReadonlyArray<number> }
 }
 
 export const LOOPBACK_MODEL = "claude-sonnet-4-6-e2e"
-export const AICORE_MODEL = "anthropic--claude-4.5-sonnet"
+export const AICORE_MODEL = "anthropic--claude-4.6-sonnet"
 export const DEPLOYMENT_ID = "d0123456789abcdef"
 
 /** Tokens reported by every default valid answer. */
@@ -132,6 +141,32 @@ export const toolAnswer = (input: unknown, options: {
     stop_reason: "tool_use",
     stop_sequence: null,
     usage: options.usage ?? { input_tokens: 412, output_tokens: 230, cache_creation_input_tokens: 0, cache_read_input_tokens: 2890 }
+  }
+})
+
+/** An answer cut at `max_tokens` in the middle of the tool call. */
+export const maxTokensAnswer = (): Answer => ({
+  status: 200,
+  body: {
+    id: "msg_01cut",
+    type: "message",
+    role: "assistant",
+    content: [{ type: "tool_use", id: "toolu_01cut", name: "record_kpi_scores", input: {} }],
+    stop_reason: "max_tokens",
+    usage: { input_tokens: 412, output_tokens: 2048, cache_creation_input_tokens: 0, cache_read_input_tokens: 2890 }
+  }
+})
+
+/** A refusal: the model declined, no tool call. */
+export const refusalAnswer = (): Answer => ({
+  status: 200,
+  body: {
+    id: "msg_01refusal",
+    type: "message",
+    role: "assistant",
+    content: [{ type: "text", text: "I can't help with that." }],
+    stop_reason: "refusal",
+    usage: { input_tokens: 412, output_tokens: 9, cache_creation_input_tokens: 0, cache_read_input_tokens: 2890 }
   }
 })
 
@@ -217,6 +252,73 @@ const send = (res: http.ServerResponse, answer: Answer, requestId: string): void
 }
 
 // ---------------------------------------------------------------------------------------------
+// Rate limits (issue 15): a token bucket like Anthropic's, and the headers it announces
+
+export interface SimulatedLimit {
+  /** Bucket size and refill per minute (Anthropic's limits are token buckets of this size). */
+  readonly requestsPerMinute: number
+  /** Send `anthropic-ratelimit-requests-*` on every model answer (default true; false: like AI Core). */
+  readonly headers?: boolean
+  /** Milliseconds in the server's minute (default 60,000; smaller scales time for a short bench). */
+  readonly minuteMs?: number
+}
+
+/**
+ * A token bucket on the model routes, on the real clock: full at start, refilled continuously;
+ * a request that finds it empty is answered 429 at once with `retry-after` (and `-ms`).
+ */
+const makeBucket = (limit: SimulatedLimit) => {
+  const minute = limit.minuteMs ?? 60_000
+  const perMs = limit.requestsPerMinute / minute
+  let tokens = limit.requestsPerMinute
+  let at = Date.now()
+  let rejected = 0
+  const arrivals: Array<number> = []
+  const accepted: Array<number> = []
+  const refill = (now: number) => {
+    tokens = Math.min(limit.requestsPerMinute, tokens + (now - at) * perMs)
+    at = now
+  }
+  const headers = (now: number): Record<string, string> =>
+    limit.headers === false ? {} : {
+      "anthropic-ratelimit-requests-limit": String(Math.round(limit.requestsPerMinute * 60_000 / minute)),
+      "anthropic-ratelimit-requests-remaining": String(Math.floor(tokens)),
+      "anthropic-ratelimit-requests-reset": new Date(now + (limit.requestsPerMinute - tokens) / perMs).toISOString()
+    }
+  return {
+    /** undefined: the request may go on (its answer carries `headers`); else the 429 to send. */
+    take: (): { readonly reject?: Answer; readonly headers: Record<string, string> } => {
+      const now = Date.now()
+      refill(now)
+      arrivals.push(now)
+      if (tokens >= 1) {
+        tokens -= 1
+        accepted.push(now)
+        return { headers: headers(now) }
+      }
+      rejected++
+      const waitMs = Math.ceil((1 - tokens) / perMs)
+      return {
+        headers: {},
+        reject: errorAnswer(429, "rate_limit_error", "Number of requests has exceeded your rate limit", {
+          ...headers(now),
+          "retry-after": String(Math.ceil(waitMs / 1000)),
+          "retry-after-ms": String(waitMs)
+        })
+      }
+    },
+    stats: () => ({ rejected, arrivals, accepted })
+  }
+}
+
+/** Adds headers to an answer (the simulated limit's, on every model answer). */
+const withHeaders = (reply: Reply, headers: Record<string, string>): Reply =>
+  "hang" in reply || Object.keys(headers).length === 0 ? reply : { ...reply, headers: { ...headers, ...reply.headers } }
+
+/** 404 for a model the server does not know, as the Messages API and `models.retrieve` answer it. */
+const unknownModelAnswer = (id: string): Answer => errorAnswer(404, "not_found_error", `model: ${id}`)
+
+// ---------------------------------------------------------------------------------------------
 // The server
 
 export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promise<LoopbackClaude> =>
@@ -233,6 +335,8 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
     let answered = 0
     let tokens = 0
     const model = options.model ?? LOOPBACK_MODEL
+    const unknownModels = new Set<string>()
+    const bucket = options.rateLimit !== undefined ? makeBucket(options.rateLimit) : undefined
 
     /** The default answer of a model route. */
     const modelReply = (request: RecordedRequest): Reply => {
@@ -242,6 +346,14 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
     const defaults = new Map<Route, DefaultReply>([
       ["messages", modelReply],
       ["invoke", modelReply],
+      ["models", (request) => {
+        const id = decodeURIComponent(request.path.split("?")[0]!.split("/").pop() ?? "")
+        return unknownModels.has(id)
+          ? unknownModelAnswer(id)
+          : { status: 200, body: { type: "model", id, display_name: id, created_at: "2026-01-01T00:00:00Z" } }
+      }],
+      // A rough count (3.5 characters a token) of the whole request: tools, system and messages.
+      ["count_tokens", (request) => ({ status: 200, body: { input_tokens: Math.ceil(request.rawBody.length / 3.5) } })],
       ["token", () => ({ status: 200, body: { access_token: `token-${++tokens}`, token_type: "bearer", expires_in: 7199 } })],
       ["deployments", () => ({
         status: 200,
@@ -277,7 +389,11 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
         }
         if (request.headers["x-api-key"] !== undefined) keys.add(request.headers["x-api-key"])
         const fallback = defaults.get(route)!
-        const reply = queues.get(route)?.shift() ?? (typeof fallback === "function" ? fallback(request) : fallback)
+        const gate = MODEL_ROUTES.has(route) ? bucket?.take() : undefined
+        const asked = typeof request.body?.model === "string" ? request.body.model as string : undefined
+        const reply = gate?.reject ??
+          (route === "messages" && asked !== undefined && unknownModels.has(asked) ? unknownModelAnswer(asked) : undefined) ??
+          withHeaders(queues.get(route)?.shift() ?? (typeof fallback === "function" ? fallback(request) : fallback), gate?.headers ?? {})
         if ("hang" in reply) return
         const answer = () => answerLater(res, reply, request, requestId)
         if (paused) held.push(answer)
@@ -316,7 +432,9 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
             for (const t of timers) clearTimeout(t)
             server.closeAllConnections()
             server.close(() => done())
-          })
+          }),
+        unknownModels,
+        limited: () => bucket?.stats() ?? { rejected: 0, arrivals: [], accepted: [] }
       }
       resolve(loopback)
     })
