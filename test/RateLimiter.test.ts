@@ -67,6 +67,19 @@ describe("RateLimiter (adaptive throughput)", () => {
       assert.deepStrictEqual(starts, [0, 100, 200, 300])
     }))
 
+  it.effect("a bucket with ample room is spent first; close to empty, the pace is its refill rate", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimiter.make({ floor: 4, ceiling: 4 })
+      const answer = (remaining: number): Feedback => ({
+        status: 200,
+        headers: headers({ "anthropic-ratelimit-requests-limit": "600", "anthropic-ratelimit-requests-remaining": String(remaining) })
+      })
+      yield* request(limiter, [], 0, answer(500))
+      assert.strictEqual((yield* limiter.state).intervalMs, 0)
+      yield* request(limiter, [], 0, answer(8))
+      assert.strictEqual((yield* limiter.state).intervalMs, 100, "no more than 2 x the ceiling left")
+    }))
+
   it.effect("the input-tokens limit paces by the tokens a request uses", () =>
     Effect.gen(function*() {
       const limiter = yield* RateLimiter.make({ floor: 8, ceiling: 8 })

@@ -16,10 +16,12 @@ import { validInput } from "./claudeFixtures.ts"
  * same server for the scope of an `it.effect` test.
  *
  * Where the next behaviours go: more endpoints (the Message Batches API) are rows of `ROUTES`
- * with a default in `startLoopbackClaude`; whatever decides a model answer from the request (a
- * token bucket that answers 429, 404 for an unknown model, `stop_reason: "max_tokens"` or a
- * refusal) belongs in `modelReply`; headers that every answer carries (`anthropic-ratelimit-*`,
- * `retry-after`) in `send`.
+ * with a default in `startLoopbackClaude`; whatever decides a model answer from the request
+ * belongs in `modelReply`. Issue 15 added, each in its own section: `models.retrieve` and
+ * `count_tokens` routes, `unknownModels` (404 on both), `maxTokensAnswer`/`refusalAnswer`, a
+ * simulated token-bucket limit (`rateLimit`: 429 with `retry-after` when empty, and the
+ * `anthropic-ratelimit-requests-*` headers on every model answer) and a simulated prompt
+ * cache (`simulateCache`).
  */
 
 export type Route = "messages" | "token" | "deployments" | "invoke" | "models" | "count_tokens"
@@ -73,6 +75,11 @@ export interface LoopbackClaudeOptions {
   readonly model?: string
   /** A simulated account limit on the model routes (see "Rate limits" below). */
   readonly rateLimit?: SimulatedLimit
+  /**
+   * Simulate the prompt cache in the default valid answer's usage: a request that arrives before
+   * an earlier one with the same prefix has been answered writes the cache, later ones read it.
+   */
+  readonly simulateCache?: boolean
 }
 
 export interface LoopbackClaude {
@@ -112,7 +119,15 @@ export interface LoopbackClaude {
   /** Model ids the models endpoint and the model routes answer 404 for (retired or mistyped). */
   readonly unknownModels: Set<string>
   /** Model requests the simulated limit answered 429, with the times (ms) of every model request. */
-  readonly limited: () => { readonly rejected: number; readonly arrivals: ReadonlyArray<number>; readonly accepted: ReadonlyArray<number> }
+  readonly limited: () => {
+    readonly rejected: number
+    readonly arrivals: ReadonlyArray<number>
+    readonly accepted: ReadonlyArray<number>
+    /** When the bucket's first burst was spent (below a fifth of its size), if it was. */
+    readonly drainedAt: number | undefined
+  }
+  /** Answers that wrote the simulated cache (`simulateCache`). */
+  readonly cacheWrites: () => number
 }
 
 export const LOOPBACK_MODEL = "claude-sonnet-4-6-e2e"
@@ -273,6 +288,7 @@ const makeBucket = (limit: SimulatedLimit) => {
   let tokens = limit.requestsPerMinute
   let at = Date.now()
   let rejected = 0
+  let drainedAt: number | undefined
   const arrivals: Array<number> = []
   const accepted: Array<number> = []
   const refill = (now: number) => {
@@ -293,6 +309,7 @@ const makeBucket = (limit: SimulatedLimit) => {
       arrivals.push(now)
       if (tokens >= 1) {
         tokens -= 1
+        if (drainedAt === undefined && tokens < limit.requestsPerMinute / 5) drainedAt = now
         accepted.push(now)
         return { headers: headers(now) }
       }
@@ -307,13 +324,38 @@ const makeBucket = (limit: SimulatedLimit) => {
         })
       }
     },
-    stats: () => ({ rejected, arrivals, accepted })
+    stats: () => ({ rejected, arrivals, accepted, drainedAt })
   }
 }
 
 /** Adds headers to an answer (the simulated limit's, on every model answer). */
 const withHeaders = (reply: Reply, headers: Record<string, string>): Reply =>
   "hang" in reply || Object.keys(headers).length === 0 ? reply : { ...reply, headers: { ...headers, ...reply.headers } }
+
+/**
+ * The prompt cache as the usage of a default answer shows it: the prefix (tools + system) is
+ * readable once the first request that wrote it has been answered; until then every request
+ * writes it again (which is why the client sends one request alone on a cold cache).
+ */
+const makeCache = () => {
+  const readyAt = new Map<string, number>()
+  let writes = 0
+  return {
+    usage: (request: RecordedRequest, delayMs: number) => {
+      const body = request.body as { tools?: unknown; system?: unknown; messages?: unknown } | undefined
+      const key = JSON.stringify([body?.tools, body?.system])
+      const prefix = Math.ceil(key.length / 4)
+      const input = Math.ceil(JSON.stringify(body?.messages ?? "").length / 4)
+      const now = Date.now()
+      const ready = readyAt.get(key)
+      if (ready !== undefined && ready <= now) return { input_tokens: input, output_tokens: 230, cache_creation_input_tokens: 0, cache_read_input_tokens: prefix }
+      writes++
+      readyAt.set(key, Math.min(ready ?? Infinity, now + delayMs))
+      return { input_tokens: input, output_tokens: 230, cache_creation_input_tokens: prefix, cache_read_input_tokens: 0 }
+    },
+    writes: () => writes
+  }
+}
 
 /** 404 for a model the server does not know, as the Messages API and `models.retrieve` answer it. */
 const unknownModelAnswer = (id: string): Answer => errorAnswer(404, "not_found_error", `model: ${id}`)
@@ -337,11 +379,13 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
     const model = options.model ?? LOOPBACK_MODEL
     const unknownModels = new Set<string>()
     const bucket = options.rateLimit !== undefined ? makeBucket(options.rateLimit) : undefined
+    const cache = options.simulateCache === true ? makeCache() : undefined
 
     /** The default answer of a model route. */
     const modelReply = (request: RecordedRequest): Reply => {
       const status = statusFor.get(request.sourceId) ?? loopback.defaultStatus
-      return status === 200 ? toolAnswer(validInput, { model, usage: { ...USAGE } }) : errorFor(status)
+      if (status !== 200) return errorFor(status)
+      return toolAnswer(validInput, { model, usage: cache !== undefined ? cache.usage(request, loopback.delayMs) : { ...USAGE } })
     }
     const defaults = new Map<Route, DefaultReply>([
       ["messages", modelReply],
@@ -434,7 +478,8 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
             server.close(() => done())
           }),
         unknownModels,
-        limited: () => bucket?.stats() ?? { rejected: 0, arrivals: [], accepted: [] }
+        limited: () => bucket?.stats() ?? { rejected: 0, arrivals: [], accepted: [], drainedAt: undefined },
+        cacheWrites: () => cache?.writes() ?? 0
       }
       resolve(loopback)
     })

@@ -91,6 +91,7 @@ export class RateLimiter extends Context.Service<RateLimiter, {
       let warm = false
       let probing = false
       let learnedPerMinute: number | undefined
+      let remainingRequests: number | undefined
       let tokenLimits: { readonly input: number | undefined; readonly output: number | undefined } = { input: undefined, output: undefined }
       let avgIn: number | undefined
       let avgOut: number | undefined
@@ -103,7 +104,11 @@ export class RateLimiter extends Context.Service<RateLimiter, {
 
       const intervalMs = (): number => {
         let ms = userInterval
-        if (learnedPerMinute !== undefined && learnedPerMinute > 0) ms = Math.max(ms, 60_000 / learnedPerMinute)
+        // While the provider's bucket has ample room (more than twice the most requests that can
+        // be in flight), spend it; close to empty, run at its refill rate.
+        const ample = remainingRequests !== undefined && learnedPerMinute !== undefined &&
+          remainingRequests > 2 * ceiling
+        if (learnedPerMinute !== undefined && learnedPerMinute > 0 && !ample) ms = Math.max(ms, 60_000 / learnedPerMinute)
         if (tokenLimits.input !== undefined && avgIn !== undefined && tokenLimits.input > 0) ms = Math.max(ms, 60_000 * avgIn / tokenLimits.input)
         if (tokenLimits.output !== undefined && avgOut !== undefined && tokenLimits.output > 0) ms = Math.max(ms, 60_000 * avgOut / tokenLimits.output)
         return ms
@@ -132,7 +137,10 @@ export class RateLimiter extends Context.Service<RateLimiter, {
             continue
           }
           inFlight++
-          nextStart = now + intervalMs()
+          // On a grid, so a timer that fires late does not lower the rate (a late start is caught
+          // up by the next one, at most one interval's worth).
+          const interval = intervalMs()
+          nextStart = Math.max(nextStart, now - interval) + interval
           lastStart = now
           if (cold) {
             warm = false
@@ -154,6 +162,8 @@ export class RateLimiter extends Context.Service<RateLimiter, {
             learnedPerMinute = requests
             yield* Effect.logInfo(`throughput: the provider allows ${requests} requests a minute; pacing to it`)
           }
+          const remaining = num(h, "anthropic-ratelimit-requests-remaining")
+          if (remaining !== undefined) remainingRequests = remaining
           const input = num(h, "anthropic-ratelimit-input-tokens-limit")
           const output = num(h, "anthropic-ratelimit-output-tokens-limit")
           if (input !== undefined || output !== undefined) tokenLimits = { input, output }
