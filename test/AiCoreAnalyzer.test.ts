@@ -12,7 +12,15 @@ import { Analyzer } from "../src/services/Analyzer.ts"
 import { TOOL_NAME } from "../src/analyzer/claude/Request.ts"
 import { RateLimiter } from "../src/analyzer/claude/RateLimiter.ts"
 import { conversation, envLayer, settingsLayer, validInput, validScores } from "./support/claudeFixtures.ts"
-import { AICORE_MODEL, deployment, DEPLOYMENT_ID, type LoopbackClaude, loopbackClaude, toolAnswer } from "./support/loopbackClaude.ts"
+import {
+  AICORE_MODEL,
+  deployment,
+  DEPLOYMENT_ID,
+  errorAnswer,
+  type LoopbackClaude,
+  loopbackClaude,
+  toolAnswer
+} from "./support/loopbackClaude.ts"
 
 const CLIENT_ID = "sb-5f1e2d3c!b1234|aicore!b540"
 const SECRET = "4f1c2d3e-aaaa-bbbb-cccc-0123456789ab$Zx0+/="
@@ -325,5 +333,33 @@ describe("AiCoreAnalyzer errors", () => {
       const e = yield* Effect.flip(analyzer.analyze(conversation))
       assert.strictEqual(e._tag, "ModelOutputInvalid")
       assert.strictEqual((e as any).field, "csat_resolution")
+    }))
+})
+
+describe("AiCoreAnalyzer throughput", () => {
+  it.effect("without rate-limit headers it adapts from the 429s alone: fewer requests in flight, every request paused", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude({ defaultStatus: 200 })
+      const file = yield* keyFile(fake)
+      const { analyzer, limiter } = yield* Effect.gen(function*() {
+        return { analyzer: yield* Analyzer, limiter: yield* RateLimiter }
+      }).pipe(Effect.provide(
+        AiCoreAnalyzer.layer.pipe(
+          Layer.provideMerge(RateLimiter.layer),
+          Layer.provide(settingsLayer({ llm: "aicore", llmOptions: { aicoreCredentialsPath: file } })),
+          Layer.provide(envLayer({}))
+        )
+      ))
+      // Grow from the floor first.
+      for (let i = 0; i < 6; i++) yield* analyzer.analyze(conversation)
+      const grown = (yield* limiter.state).limit
+      assert.isAbove(grown, 2)
+      fake.script("invoke", errorAnswer(429, "rate_limit_error", "Too many requests", { "retry-after": "4" }))
+      const e = yield* Effect.flip(analyzer.analyze(conversation))
+      assert.strictEqual((e as AnalyzerError).reason, "RateLimited")
+      const state = yield* limiter.state
+      assert.strictEqual(state.limit, Math.max(2, Math.floor(grown / 2)))
+      assert.strictEqual(state.pausedUntil, 4000, "retry-after holds every request")
+      assert.isUndefined(state.learnedPerMinute)
     }))
 })

@@ -427,4 +427,11 @@ describe("estimateCost", () => {
     assert.closeTo(estimateCost("claude-sonnet-4-5-20250929", usage, prices)!, 0.02475, 1e-12)
     assert.isUndefined(estimateCost("claude-haiku-4-5", usage, prices))
   })
+
+  it("batch requests cost half; one-hour cache writes cost 2x input instead of cache_write", () => {
+    assert.closeTo(estimateCost("claude-sonnet-4-6", usage, prices, { batch: true })!, 0.02475 / 2, 1e-12)
+    // 3000 + 7500 + 3000×6 + 3000 = 31500 per million
+    assert.closeTo(estimateCost("claude-sonnet-4-6", usage, prices, { cacheTtl: "1h" })!, 0.0315, 1e-12)
+    assert.closeTo(estimateCost("claude-sonnet-4-6", usage, prices, { batch: true, cacheTtl: "1h" })!, 0.0315 / 2, 1e-12)
+  })
 })
