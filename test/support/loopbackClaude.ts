@@ -35,6 +35,9 @@ const ROUTES: ReadonlyArray<{ readonly route: Route; readonly method: string; re
   { route: "invoke", method: "POST", path: /\/v2\/inference\/deployments\/[^/]+\/invoke$/ }
 ]
 
+/** The start-up checks of issue 15 (model exists, prefix size): answered even while `pause()`d. */
+const STARTUP_ROUTES: ReadonlySet<Route> = new Set(["models", "count_tokens"])
+
 /** The routes that ask Claude for an analysis: counted, keyed and answered by source id. */
 const MODEL_ROUTES: ReadonlySet<Route | "unknown"> = new Set(["messages", "invoke"])
 
@@ -109,7 +112,7 @@ export interface LoopbackClaude {
 
   /** Milliseconds every answer waits (changeable between runs). */
   delayMs: number
-  /** Holds every answer (requests still arrive and are recorded) until `resume()`. */
+  /** Holds every answer but the start-up checks' (requests still arrive and are recorded) until `resume()`. */
   readonly pause: () => void
   /** Sends the held answers, each after `delayMs`, and answers new requests again. */
   readonly resume: () => void
@@ -440,7 +443,7 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
           withHeaders(queues.get(route)?.shift() ?? (typeof fallback === "function" ? fallback(request) : fallback), gate?.headers ?? {})
         if ("hang" in reply) return
         const answer = () => answerLater(res, reply, request, requestId)
-        if (paused) held.push(answer)
+        if (paused && !STARTUP_ROUTES.has(route)) held.push(answer)
         else answer()
       })
     })
