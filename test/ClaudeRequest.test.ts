@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import YAML from "yaml"
 import { Effect, Result, Schema } from "effect"
 import { estimateCost, type ModelPrice } from "../src/domain/Cost.ts"
 import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
@@ -406,6 +407,17 @@ describe("classifyStatus", () => {
     assert.isUndefined(retryAfterMs(headers({ "retry-after": "soon" })))
     assert.isUndefined(classifyStatus(429, headers(), undefined, ctx).retryAfterMs)
     assert.isUndefined(classifyStatus(400, headers({ "retry-after": "7" }), undefined, ctx).retryAfterMs, "only retriable errors wait")
+  })
+})
+
+describe("cache floors", () => {
+  it("llm.cache_floors wins by the longest matching name; the bundled YAML agrees with the built-in table", () => {
+    assert.strictEqual(cacheFloorFor("claude-sonnet-4-6-20260101", { "claude-sonnet-4": 1, "claude-sonnet-4-6": 2048 }), 2048)
+    assert.strictEqual(cacheFloorFor("claude-haiku-4-5", { "claude-sonnet-4-6": 2048 }), 4096, "no match: the built-in table")
+    const yaml = YAML.parse(fs.readFileSync(path.join(import.meta.dirname, "../config/periodic_job_config.yaml"), "utf8"))
+    const floors: Record<string, number> = yaml.llm.cache_floors
+    assert.isAbove(Object.keys(floors).length, 5)
+    for (const [model, floor] of Object.entries(floors)) assert.strictEqual(cacheFloorFor(model), floor, model)
   })
 })
 

@@ -97,6 +97,17 @@ const prices: Parse<Record<string, ModelPrice>> = (raw, where) => {
   return Result.succeed(out)
 }
 
+const cacheFloors: Parse<Record<string, number>> = (raw, where) => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return Result.fail(settingError(where, "expected a mapping of model name to tokens"))
+  const out: Record<string, number> = {}
+  for (const [model, v] of Object.entries(raw as Record<string, unknown>)) {
+    const n = num({ min: 0, integer: true })(v, within(where, model))
+    if (Result.isFailure(n)) return Result.fail(n.failure)
+    out[model] = n.success
+  }
+  return Result.succeed(out)
+}
+
 /** Which command line a flag belongs to: every command (`shared`) or the job's own (`run`). */
 export type FlagScope = "shared" | "run"
 
@@ -296,6 +307,13 @@ export const SETTINGS = {
     default: {},
     defaultText: "Sonnet 4.6/4.5, Haiku 4.5 list prices (Nov 2026) in the bundled YAML",
     help: "USD per million tokens by model: input, output, cache_write, cache_read"
+  }),
+  cacheFloors: setting({
+    yaml: "llm.cache_floors",
+    parse: cacheFloors,
+    default: {},
+    defaultText: "Anthropic's per-model floors (Nov 2026) in the bundled YAML",
+    help: "Smallest cached prefix (tools + system, tokens) by model name; the start-up check warns below it"
   }),
   logLevel: setting({
     flag: { name: "log-level", metavar: "LEVEL", scope: "shared" },

@@ -139,6 +139,7 @@ const toJobSettings = (v: SettingValues): JobSettings => ({
     aicoreDeploymentUrl: v.aicoreDeploymentUrl,
     aicoreModel: v.aicoreModel,
     prices: v.prices,
+    cacheFloors: v.cacheFloors,
     rationales: v.rationales,
     showUpstreamLabels: v.showUpstreamLabels
   },

@@ -39,6 +39,8 @@ export interface JobSettings {
     readonly aicoreDeploymentUrl: string | undefined
     readonly aicoreModel: string
     readonly prices: Readonly<Record<string, ModelPrice>>
+    /** `llm.cache_floors`: the smallest cached prefix by model name (longest prefix match); built-in table where none matches. */
+    readonly cacheFloors: Readonly<Record<string, number>>
     /** Ask for a reason and evidence per KPI category (`llm.rationales`). */
     readonly rationales: boolean
     /** Show the upstream classifier's labels with the conversation (`llm.show_upstream_labels`). */

@@ -153,7 +153,7 @@ export class AiCoreAnalyzer {
         `analyzer: SAP AI Core, model ${model}, ${deploymentUrl}, resource group ${resourceGroup}, rationales ${request.rationales ? "on" : "off"}`
       )
       // AI Core has no token-counting endpoint: the estimate.
-      yield* checkCachePrefix(model, prefix, false)
+      yield* checkCachePrefix(model, prefix, false, settings.llmOptions.cacheFloors)
       yield* warnIfUnpriced(model, settings.llmOptions.prices)
 
       const invoke = (token: Redacted.Redacted<string>, body: string): Effect.Effect<HttpAnswer, AnalyzerError> =>

@@ -125,7 +125,7 @@ export class AnthropicAnalyzer {
         Effect.tapError((e) => Effect.logDebug(`analyzer: token counting failed (${String(e)}); using the estimate`)),
         Effect.option
       )
-      yield* checkCachePrefix(model, counted._tag === "Some" ? counted.value : prefix, counted._tag === "Some")
+      yield* checkCachePrefix(model, counted._tag === "Some" ? counted.value : prefix, counted._tag === "Some", settings.llmOptions.cacheFloors)
       yield* warnIfUnpriced(model, settings.llmOptions.prices)
 
       const analyze = Effect.fn("AnthropicAnalyzer.analyze")(function*(conversation: Conversation) {

@@ -9,8 +9,8 @@ import { cacheFloorFor } from "./Prompt.ts"
  */
 
 /** Warns when the cached prefix (tools + system) is below the model's floor: nothing would be cached. */
-export const checkCachePrefix = (model: string, tokens: number, counted: boolean) => {
-  const floor = cacheFloorFor(model)
+export const checkCachePrefix = (model: string, tokens: number, counted: boolean, floors: Readonly<Record<string, number>> = {}) => {
+  const floor = cacheFloorFor(model, floors)
   const how = counted ? "counted by the provider" : "estimated"
   return tokens < floor
     ? Effect.logWarning(
