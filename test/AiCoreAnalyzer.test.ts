@@ -12,7 +12,15 @@ import { Analyzer } from "../src/services/Analyzer.ts"
 import { TOOL_NAME } from "../src/analyzer/claude/Request.ts"
 import { RateLimiter } from "../src/analyzer/claude/RateLimiter.ts"
 import { conversation, envLayer, settingsLayer, validInput, validScores } from "./support/claudeFixtures.ts"
-import { AICORE_MODEL, deployment, DEPLOYMENT_ID, type LoopbackClaude, loopbackClaude, toolAnswer } from "./support/loopbackClaude.ts"
+import {
+  AICORE_MODEL,
+  deployment,
+  DEPLOYMENT_ID,
+  errorAnswer,
+  type LoopbackClaude,
+  loopbackClaude,
+  toolAnswer
+} from "./support/loopbackClaude.ts"
 
 const CLIENT_ID = "sb-5f1e2d3c!b1234|aicore!b540"
 const SECRET = "4f1c2d3e-aaaa-bbbb-cccc-0123456789ab$Zx0+/="
@@ -73,7 +81,7 @@ describe("AiCoreAnalyzer request", () => {
 
       assert.deepStrictEqual(fake.requests.map((r) => `${r.method} ${r.path}`), [
         "POST /oauth/token",
-        "GET /v2/lm/deployments",
+        "GET /v2/lm/deployments?scenarioId=foundation-models&status=RUNNING",
         `POST ${invokePath}`
       ])
       const [token, list, invoke] = fake.requests as [any, any, any]
@@ -96,9 +104,10 @@ describe("AiCoreAnalyzer request", () => {
       assert.include(body.messages[0].content[0].text, "<conversation_json>")
     }))
 
-  it.effect("takes the key from AICORE_SERVICE_KEY and a configured deployment URL without listing deployments", () =>
+  it.effect("takes the key from AICORE_SERVICE_KEY and a configured deployment URL, checked against the deployments", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
+      fake.script("deployments", { status: 200, body: { count: 1, resources: [deployment(fake.url, "dpinned", AICORE_MODEL)] } })
       fake.script("invoke", toolAnswer(validInput, { model: "claude-sonnet-4-5-20250929" }))
       const key = { clientid: CLIENT_ID, clientsecret: SECRET, url: fake.url, serviceurls: { AI_API_URL: fake.url } }
       const analyzer = yield* build({
@@ -109,9 +118,19 @@ describe("AiCoreAnalyzer request", () => {
       assert.strictEqual(analysis.model, "claude-sonnet-4-5-20250929", "the model the answer reports")
       assert.deepStrictEqual(fake.requests.map((r) => `${r.method} ${r.path}`), [
         "POST /oauth/token",
+        "GET /v2/lm/deployments?scenarioId=foundation-models&status=RUNNING",
         "POST /v2/inference/deployments/dpinned/invoke"
       ])
-      assert.strictEqual(fake.requests[1]!.headers["ai-resource-group"], "default")
+      assert.strictEqual(fake.requests[2]!.headers["ai-resource-group"], "default")
+    }))
+
+  it.effect("a configured deployment URL that does not serve the model (retired, deleted): a ConfigError at start-up", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude()
+      const e = yield* Effect.flip(analyzerFor(fake, { aicoreDeploymentUrl: `${fake.url}/v2/inference/deployments/dgone` }))
+      assert.instanceOf(e, ConfigError)
+      assert.include(e.message, `is not a RUNNING deployment of model ${AICORE_MODEL}`)
+      assert.strictEqual(fake.requestsTo("invoke").length, 0)
     }))
 
   it.effect("a deployment URL that is not a URL is a ConfigError at start-up", () =>
@@ -314,5 +333,33 @@ describe("AiCoreAnalyzer errors", () => {
       const e = yield* Effect.flip(analyzer.analyze(conversation))
       assert.strictEqual(e._tag, "ModelOutputInvalid")
       assert.strictEqual((e as any).field, "csat_resolution")
+    }))
+})
+
+describe("AiCoreAnalyzer throughput", () => {
+  it.effect("without rate-limit headers it adapts from the 429s alone: fewer requests in flight, every request paused", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude({ defaultStatus: 200 })
+      const file = yield* keyFile(fake)
+      const { analyzer, limiter } = yield* Effect.gen(function*() {
+        return { analyzer: yield* Analyzer, limiter: yield* RateLimiter }
+      }).pipe(Effect.provide(
+        AiCoreAnalyzer.layer.pipe(
+          Layer.provideMerge(RateLimiter.layer),
+          Layer.provide(settingsLayer({ llm: "aicore", llmOptions: { aicoreCredentialsPath: file } })),
+          Layer.provide(envLayer({}))
+        )
+      ))
+      // Grow from the floor first.
+      for (let i = 0; i < 6; i++) yield* analyzer.analyze(conversation)
+      const grown = (yield* limiter.state).limit
+      assert.isAbove(grown, 2)
+      fake.script("invoke", errorAnswer(429, "rate_limit_error", "Too many requests", { "retry-after": "4" }))
+      const e = yield* Effect.flip(analyzer.analyze(conversation))
+      assert.strictEqual((e as AnalyzerError).reason, "RateLimited")
+      const state = yield* limiter.state
+      assert.strictEqual(state.limit, Math.max(2, Math.floor(grown / 2)))
+      assert.strictEqual(state.pausedUntil, 4000, "retry-after holds every request")
+      assert.isUndefined(state.learnedPerMinute)
     }))
 })

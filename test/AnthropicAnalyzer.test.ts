@@ -8,7 +8,14 @@ import { AnthropicAnalyzer } from "../src/analyzer/claude/AnthropicAnalyzer.ts"
 import { TOOL_NAME } from "../src/analyzer/claude/Request.ts"
 import { RateLimiter } from "../src/analyzer/claude/RateLimiter.ts"
 import { conversation, envLayer, settingsLayer, validInput, validScores } from "./support/claudeFixtures.ts"
-import { errorAnswer, type LoopbackClaude, loopbackClaude, toolAnswer } from "./support/loopbackClaude.ts"
+import {
+  errorAnswer,
+  type LoopbackClaude,
+  loopbackClaude,
+  maxTokensAnswer,
+  refusalAnswer,
+  toolAnswer
+} from "./support/loopbackClaude.ts"
 
 const KEY = "sk-ant-test-0123456789"
 
@@ -41,8 +48,8 @@ describe("AnthropicAnalyzer request", () => {
       assert.strictEqual(analysis.model, "claude-sonnet-4-6")
       assert.deepStrictEqual(analysis.usage, { input_tokens: 412, output_tokens: 230, cache_creation_input_tokens: 0, cache_read_input_tokens: 2890 })
 
-      assert.strictEqual(fake.requests.length, 1)
-      const req = fake.requests[0]!
+      assert.strictEqual(fake.requestsTo("messages").length, 1)
+      const req = fake.requestsTo("messages")[0]!
       assert.strictEqual(req.method, "POST")
       assert.strictEqual(req.path, "/v1/messages")
       // SDK 1.x sends the key as a bearer token and pins API version 2026-10-21; x-api-key is ours.
@@ -78,7 +85,7 @@ describe("AnthropicAnalyzer request", () => {
       fake.script("messages", toolAnswer(validInput))
       const analyzer = yield* analyzerFor(fake, { model: "claude-opus-4-6" })
       const analysis = yield* analyzer.analyze(conversation)
-      assert.strictEqual(fake.requests[0]!.body.model, "claude-opus-4-6")
+      assert.strictEqual(fake.requestsTo("messages")[0]!.body.model, "claude-opus-4-6")
       assert.strictEqual(analysis.model, "claude-opus-4-6")
     }))
 })
@@ -103,9 +110,9 @@ describe("AnthropicAnalyzer rationale", () => {
       }))
       const analyzer = yield* analyzerFor(fake)
       const analysis = yield* analyzer.analyze(conversation)
-      const schema = fake.requests[0]!.body.tools[0].input_schema
+      const schema = fake.requestsTo("messages")[0]!.body.tools[0].input_schema
       assert.strictEqual(Object.keys(schema.properties)[0], "rationale", "reasons before the numbers")
-      assert.include(fake.requests[0]!.body.system[0].text, "# The rationale")
+      assert.include(fake.requestsTo("messages")[0]!.body.system[0].text, "# The rationale")
       assert.deepStrictEqual(analysis.rationale!.accuracy_compliance, {
         reason: "The agent reissued the order with express delivery.",
         evidence: [{ message: 2, quote: "I have reissued #4411 with express delivery" }]
@@ -120,7 +127,7 @@ describe("AnthropicAnalyzer rationale", () => {
       fake.script("messages", toolAnswer(validScores))
       const analyzer = yield* analyzerFor(fake, { llmOptions: { rationales: false, showUpstreamLabels: false } })
       const analysis = yield* analyzer.analyze(conversation)
-      const body = fake.requests[0]!.body
+      const body = fake.requestsTo("messages")[0]!.body
       assert.notProperty(body.tools[0].input_schema.properties, "rationale")
       assert.notInclude(body.system[0].text, "# The rationale")
       assert.notInclude(body.messages[0].content[0].text, "\"context\"", "llm.show_upstream_labels false: messages only")
@@ -134,10 +141,10 @@ describe("AnthropicAnalyzer rationale", () => {
       const analyzer = yield* analyzerFor(fake)
       const estimate = analyzer.estimateUsage!([conversation, conversation, conversation, conversation], 2)
       assert.strictEqual(estimate.model, "claude-sonnet-4-6")
-      assert.strictEqual(estimate.usage.cache_creation_input_tokens, estimate.usage.cache_read_input_tokens, "2 writers, 2 readers")
+      assert.strictEqual(estimate.usage.cache_creation_input_tokens * 3, estimate.usage.cache_read_input_tokens, "1 writer (the first request goes alone), 3 readers")
       assert.isAbove(estimate.usage.cache_read_input_tokens, 2 * 4096)
       assert.isAbove(estimate.usage.output_tokens, 4 * 300)
-      assert.strictEqual(fake.requests.length, 0, "nothing is sent to estimate")
+      assert.strictEqual(fake.requestsTo("messages").length, 0, "nothing is sent to estimate")
     }))
 })
 
@@ -148,7 +155,7 @@ describe("AnthropicAnalyzer errors", () => {
     ["500", errorAnswer(500, "api_error", "Internal server error"), "ServerError", "retriable", undefined],
     ["503 with retry-after", errorAnswer(503, "api_error", "Unavailable", { "retry-after": "3" }), "ServerError", "retriable", 3000],
     ["400", errorAnswer(400, "invalid_request_error", "messages.0.content: prompt is too long"), "BadRequest", "record", undefined],
-    ["404 unknown model", errorAnswer(404, "not_found_error", "model: claude-sonnet-9-9"), "NotFound", "record", undefined],
+    ["404 unknown model", errorAnswer(404, "not_found_error", "model: claude-sonnet-9-9"), "NotFound", "fatal", undefined],
     ["413", errorAnswer(413, "request_too_large", "Request exceeds the maximum allowed number of bytes"), "TooLarge", "record", undefined],
     ["401", errorAnswer(401, "authentication_error", `invalid x-api-key ${KEY}`), "Unauthorized", "fatal", undefined],
     ["403", errorAnswer(403, "permission_error", "Your API key does not have permission to use the specified resource."), "Forbidden", "fatal", undefined]
@@ -166,7 +173,7 @@ describe("AnthropicAnalyzer errors", () => {
       assert.strictEqual(e.retryAfterMs, wait)
       assert.include(e.message, (reply.body as any).error.message.replace(KEY, "***"), "the provider's words are kept")
       assert.notInclude(e.message, KEY)
-      assert.strictEqual(fake.requests.length, 1, "the SDK does not retry")
+      assert.strictEqual(fake.requestsTo("messages").length, 1, "the SDK does not retry")
     }))
 
   it.effect("a server that never answers is a retriable Timeout after llm.timeout_seconds", () =>
@@ -179,7 +186,7 @@ describe("AnthropicAnalyzer errors", () => {
       assert.instanceOf(e, AnalyzerError)
       assert.strictEqual((e as AnalyzerError).reason, "Timeout")
       assert.isTrue(e.isRetryable)
-      assert.strictEqual(fake.requests.length, 1)
+      assert.strictEqual(fake.requestsTo("messages").length, 1)
     }))
 
   it.effect("a refused connection is a retriable Connection error", () =>
@@ -222,7 +229,7 @@ describe("AnthropicAnalyzer credentials", () => {
       assert.strictEqual((e as AnalyzerError).reason, "Credentials")
       assert.strictEqual((e as AnalyzerError).severity, "fatal")
       assert.include(e.message, "ANTHROPIC_API_KEY")
-      assert.strictEqual(fake.requests.length, 0)
+      assert.strictEqual(fake.requestsTo("messages").length, 0)
     }))
 
   it.effect("an unusable key is refused at build time without printing it", () =>
@@ -283,7 +290,7 @@ describe("AnthropicAnalyzer with the batch's retry policy", () => {
       }
       const analysis = yield* Fiber.join(fiber)
       assert.deepStrictEqual(analysis.scores, validScores)
-      assert.strictEqual(fake.requests.length, 4)
+      assert.strictEqual(fake.requestsTo("messages").length, 4)
       assert.deepStrictEqual(delays(), [1000, 2000, 4000])
     }))
 
@@ -300,7 +307,7 @@ describe("AnthropicAnalyzer with the batch's retry policy", () => {
       yield* Fiber.join(fiber)
       assert.deepStrictEqual(starts, [0, 7000])
       assert.deepStrictEqual(delays(), [7000])
-      assert.strictEqual(fake.requests.length, 2)
+      assert.strictEqual(fake.requestsTo("messages").length, 2)
     }))
 
   it.effect("a 400 is not retried", () =>
@@ -311,12 +318,12 @@ describe("AnthropicAnalyzer with the batch's retry policy", () => {
       const { fiber } = yield* retried(analyzer, { baseDelayMs: 1000, maxRetries: 3 })
       const exit = yield* Fiber.await(fiber)
       assert.isTrue(Exit.isFailure(exit))
-      assert.strictEqual(fake.requests.length, 1)
+      assert.strictEqual(fake.requestsTo("messages").length, 1)
     }))
 })
 
 describe("AnthropicAnalyzer rate limit", () => {
-  it.effect("with llm.max_requests_per_minute 2, the third request of a minute waits for the window", () =>
+  it.effect("with llm.max_requests_per_minute 2, requests start 30 s apart", () =>
     Effect.gen(function*() {
       const fake = yield* loopbackClaude()
       fake.script("messages", toolAnswer(validInput), toolAnswer(validInput), toolAnswer(validInput))
@@ -327,12 +334,71 @@ describe("AnthropicAnalyzer rate limit", () => {
         () => analyzer.analyze(conversation).pipe(Effect.andThen(Clock.currentTimeMillis), Effect.tap((t) => Effect.sync(() => done.push(t)))),
         { concurrency: "unbounded" }
       ))
-      // Wait (on real I/O) until the two allowed requests have been answered.
-      while (done.length < 2) yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
-      assert.strictEqual(fake.requests.length, 2)
-      yield* TestClock.adjust("60 seconds")
+      // Wait (on real I/O) until the allowed request has been answered.
+      const settle = (n: number) => Effect.gen(function*() {
+        while (done.length < n) yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
+      })
+      yield* settle(1)
+      assert.strictEqual(fake.requestsTo("messages").length, 1)
+      yield* TestClock.adjust("30 seconds")
+      yield* settle(2)
+      yield* TestClock.adjust("30 seconds")
       yield* Fiber.join(fiber)
-      assert.strictEqual(fake.requests.length, 3)
-      assert.deepStrictEqual(done, [0, 0, 60_000])
+      assert.strictEqual(fake.requestsTo("messages").length, 3)
+      assert.deepStrictEqual(done, [0, 30_000, 60_000])
+    }))
+
+  it.effect("learns the account's limit from the anthropic-ratelimit headers", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude({ defaultStatus: 200, rateLimit: { requestsPerMinute: 600 } })
+      const { analyzer, limiter } = yield* Effect.gen(function*() {
+        return { analyzer: yield* Analyzer, limiter: yield* RateLimiter }
+      }).pipe(Effect.provide(
+        AnthropicAnalyzer.layer.pipe(
+          Layer.provideMerge(RateLimiter.layer),
+          Layer.provide(settingsLayer({ llm: "anthropic" })),
+          Layer.provide(envLayer({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url }))
+        )
+      ))
+      yield* analyzer.analyze(conversation)
+      const state = yield* limiter.state
+      assert.strictEqual(state.learnedPerMinute, 600)
+      assert.strictEqual(state.intervalMs, 0, "the bucket is nearly full (599 left): spend it before pacing")
+    }))
+})
+
+describe("AnthropicAnalyzer start-up checks", () => {
+  it.effect("an unknown model is a ConfigError naming it, before any record is sent", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude()
+      fake.unknownModels.add("claude-sonnet-9-9")
+      const e = yield* Effect.flip(analyzerFor(fake, { model: "claude-sonnet-9-9" }))
+      assert.strictEqual(e._tag, "ConfigError")
+      assert.include(e.message, "unknown model claude-sonnet-9-9")
+      assert.strictEqual(fake.requestsTo("messages").length, 0)
+      assert.strictEqual(fake.requestsTo("models")[0]!.path, "/v1/models/claude-sonnet-9-9")
+    }))
+
+  it.effect("counts the cached prefix with the token-counting endpoint (tools + system)", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude()
+      yield* analyzerFor(fake)
+      const [count] = fake.requestsTo("count_tokens")
+      assert.strictEqual(count!.body.model, "claude-sonnet-4-6")
+      assert.strictEqual(count!.body.tools[0].name, TOOL_NAME)
+      assert.isString(count!.body.system[0].text)
+    }))
+
+  it.effect("an answer cut at max_tokens, or a refusal, is a record error with its own reason, not retried", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude()
+      fake.script("messages", maxTokensAnswer(), refusalAnswer())
+      const analyzer = yield* analyzerFor(fake)
+      const cut = yield* Effect.flip(analyzer.analyze(conversation))
+      assert.strictEqual((cut as AnalyzerError).reason, "MaxTokens")
+      assert.strictEqual(cut.severity, "record")
+      const refused = yield* Effect.flip(analyzer.analyze(conversation))
+      assert.strictEqual((refused as AnalyzerError).reason, "Refusal")
+      assert.strictEqual(refused.severity, "record")
     }))
 })

@@ -4,6 +4,7 @@ import { Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
 import { addOutcome, noOutcomes, type Outcome, runBatch } from "../src/programs/Batch.ts"
+import { retryDeadLetters } from "../src/programs/DeadLetters.ts"
 import { resetState } from "../src/programs/Stats.ts"
 import { Analyzer } from "../src/services/Analyzer.ts"
 import { ConversationStore } from "../src/services/ConversationStore.ts"
@@ -96,37 +97,96 @@ describe("runBatch", () => {
       }
     }))
 
-  it.effect("retries a retriable error after 5, 10 and 20 seconds, then dead-letters it with 4 attempts", () =>
+  it.effect("retries an outage-class error after 5, 10 and 20 seconds, then stops the batch: failed, checkpoint before it, no dead letter", () =>
     Effect.gen(function*() {
-      const world = memoryWorld(records(1))
-      const analyzer = scriptedAnalyzer(() => Effect.fail(new AnalyzerError({ reason: "Overloaded", message: "overloaded", status: 529 })))
+      const world = memoryWorld(records(3))
+      const analyzer = scriptedAnalyzer((c) =>
+        c.sourceId === oid(1)
+          ? Effect.fail(new AnalyzerError({ reason: "Overloaded", message: "overloaded", status: 529 }))
+          : Effect.succeed(fixedScores)
+      )
       const fiber = yield* runBatch().pipe(
-        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())),
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({ concurrency: 1 }))),
+        Effect.exit,
         Effect.forkChild
       )
       yield* TestClock.adjust(0)
-      assert.strictEqual(analyzer.calls.get(oid(0)), 1)
+      assert.strictEqual(analyzer.calls.get(oid(1)), 1)
       yield* TestClock.adjust(4_999)
-      assert.strictEqual(analyzer.calls.get(oid(0)), 1)
+      assert.strictEqual(analyzer.calls.get(oid(1)), 1)
       yield* TestClock.adjust(1)
-      assert.strictEqual(analyzer.calls.get(oid(0)), 2)
+      assert.strictEqual(analyzer.calls.get(oid(1)), 2)
       yield* TestClock.adjust(9_999)
-      assert.strictEqual(analyzer.calls.get(oid(0)), 2)
+      assert.strictEqual(analyzer.calls.get(oid(1)), 2)
       yield* TestClock.adjust(1)
-      assert.strictEqual(analyzer.calls.get(oid(0)), 3)
+      assert.strictEqual(analyzer.calls.get(oid(1)), 3)
       yield* TestClock.adjust(19_999)
-      assert.strictEqual(analyzer.calls.get(oid(0)), 3)
+      assert.strictEqual(analyzer.calls.get(oid(1)), 3)
       yield* TestClock.adjust(1)
-      const stats = yield* Fiber.join(fiber)
-      assert.strictEqual(analyzer.calls.get(oid(0)), 4)
-      assert.strictEqual(stats.errors, 1)
-      const dl = world.store.deadLetters.get(oid(0))!
-      assert.strictEqual(dl.error.tag, "AnalyzerError")
-      assert.strictEqual(dl.error.reason, "Overloaded")
-      assert.strictEqual(dl.error.attempts, 4)
-      assert.strictEqual(dl.error.http_status, 529)
-      assert.isTrue(dl.error.retriable)
+      const exit = yield* Fiber.join(fiber)
+      assert.strictEqual(analyzer.calls.get(oid(1)), 4)
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
+      assert.strictEqual((error as any)?.error._tag, "RunFatal")
+      assert.isTrue((error as any)?.error.transient, "an outage: a periodic run tries again later")
+      assert.include((error as any)?.error.message, "overloaded")
+      assert.strictEqual(world.store.deadLetters.size, 0, "nothing is wrong with the record")
+      assert.strictEqual(world.states.get(JOB)?.status, "failed")
       assert.strictEqual(world.states.get(JOB)?.last_processed_object_id, oid(0))
+      assert.isFalse(analyzer.calls.has(oid(2)), "nothing after it is tried")
+    }))
+
+  it.effect("the same non-retriable error on K requests in a row stops the run; at most K dead letters, which a later run resolves", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(20))
+      let broken = true
+      const analyzer = scriptedAnalyzer(() =>
+        broken
+          ? Effect.fail(new AnalyzerError({ reason: "BadRequest", type: "invalid_request_error", message: "temperature: unsupported", status: 400 }))
+          : Effect.succeed(fixedScores)
+      )
+      const settings = testSettings({ concurrency: 4 })
+      const layer = Layer.mergeAll(runServices, world.layer, analyzer.layer, settings)
+      const exit = yield* runBatch().pipe(Effect.provide(layer), Effect.exit)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "the same error on 3 requests in a row")
+      assert.isAtMost(world.store.deadLetters.size, 3)
+      assert.isAtLeast(world.store.deadLetters.size, 1)
+      assert.strictEqual(world.states.get(JOB)?.status, "failed")
+      broken = false
+      yield* retryDeadLetters({}).pipe(Effect.provide(layer))
+      yield* runBatch().pipe(Effect.provide(layer))
+      assert.strictEqual(world.store.results.size, 20)
+      assert.isTrue([...world.store.deadLetters.values()].every((d) => d.status === "resolved"))
+    }))
+
+  it.effect("different record errors, or a success between them, do not stop the run", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(9))
+      const analyzer = scriptedAnalyzer((c) => {
+        const i = Number.parseInt(c.sourceId.slice(8), 16)
+        return i % 3 === 2
+          ? Effect.succeed(fixedScores)
+          : Effect.fail(new AnalyzerError({ reason: "BadRequest", type: "invalid_request_error", message: "prompt too long", status: 400 }))
+      })
+      const stats = yield* runBatch().pipe(
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({ concurrency: 1 })))
+      )
+      assert.strictEqual(stats.errors, 6)
+      assert.strictEqual(stats.records_persisted, 3)
+    }))
+
+  it.effect("a 404 (model or deployment gone) stops the run at once with no dead letter", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(5))
+      const analyzer = scriptedAnalyzer(() => Effect.fail(new AnalyzerError({ reason: "NotFound", message: "model: claude-sonnet-9-9", status: 404 })))
+      const exit = yield* runBatch().pipe(
+        Effect.provide(Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings({ concurrency: 1 }))),
+        Effect.exit
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(world.store.deadLetters.size, 0)
+      assert.strictEqual(analyzer.calls.size, 1)
     }))
 
   it.effect("the retry base delay is configurable", () =>
@@ -253,7 +313,7 @@ describe("runBatch", () => {
       const world = memoryWorld(records(1))
       let fail = true
       const analyzer = scriptedAnalyzer(() =>
-        fail ? Effect.fail(new AnalyzerError({ reason: "NotFound", message: "model not found", status: 404 })) : Effect.succeed(fixedScores)
+        fail ? Effect.fail(new AnalyzerError({ reason: "BadRequest", message: "prompt too long", status: 400 })) : Effect.succeed(fixedScores)
       )
       const layer = Layer.mergeAll(runServices, world.layer, analyzer.layer, testSettings())
       yield* runBatch().pipe(Effect.provide(layer))

@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import YAML from "yaml"
 import { Effect, Result, Schema } from "effect"
 import { estimateCost, type ModelPrice } from "../src/domain/Cost.ts"
 import { AnalyzerError, ModelOutputInvalid } from "../src/domain/Errors.ts"
@@ -245,13 +246,26 @@ describe("decodeAnalysis", () => {
 
   it.effect("an answer without the tool call is ModelOutputInvalid on tool_use", () =>
     Effect.gen(function*() {
-      const e = yield* Effect.flip(decode({ model: "m", content: [{ type: "text", text: "Here are the scores" }], stop_reason: "max_tokens" }))
-      assert.strictEqual(e.field, "tool_use")
-      assert.include(e.message, "max_tokens")
+      const e = yield* Effect.flip(decode({ model: "m", content: [{ type: "text", text: "Here are the scores" }], stop_reason: "end_turn" }))
+      assert.instanceOf(e, ModelOutputInvalid)
+      assert.strictEqual((e as ModelOutputInvalid).field, "tool_use")
+      assert.include(e.message, "end_turn")
       const other = yield* Effect.flip(decode(toolAnswer(validScores, { name: "other_tool" }).body))
-      assert.strictEqual(other.field, "tool_use")
+      assert.strictEqual((other as ModelOutputInvalid).field, "tool_use")
       const junk = yield* Effect.flip(decode("<html>gateway</html>"))
-      assert.isTrue(junk.field.startsWith("response"))
+      assert.isTrue((junk as ModelOutputInvalid).field.startsWith("response"))
+    }))
+
+  it.effect("stop_reason max_tokens or refusal: a dead letter with its own reason, not retried", () =>
+    Effect.gen(function*() {
+      const cut = yield* Effect.flip(decode({ model: "m", content: [{ type: "tool_use", name: "record_kpi_scores", input: {} }], stop_reason: "max_tokens" }))
+      assert.strictEqual(cut._tag, "AnalyzerError")
+      assert.strictEqual((cut as AnalyzerError).reason, "MaxTokens")
+      assert.strictEqual(cut.severity, "record")
+      assert.include(cut.message, "llm.max_tokens")
+      const refused = yield* Effect.flip(decode({ model: "m", content: [], stop_reason: "refusal" }))
+      assert.strictEqual((refused as AnalyzerError).reason, "Refusal")
+      assert.isFalse(refused.isRetryable)
     }))
 })
 
@@ -329,7 +343,7 @@ describe("decodeAnalysis with a rationale", () => {
       assert.instanceOf(missing, ModelOutputInvalid)
       assert.strictEqual(missing.field, "rationale")
       const blank = yield* Effect.flip(decode({ ...validInput, rationale: { ...validRationale, efficiency_resolution: { reason: " ", evidence: [] } } }))
-      assert.strictEqual(blank.field, "rationale.efficiency_resolution.reason")
+      assert.strictEqual((blank as ModelOutputInvalid).field, "rationale.efficiency_resolution.reason")
       const noRationaleWanted = yield* decodeAnalysis(toolAnswer(validScores).body, "m")
       assert.isUndefined(noRationaleWanted.rationale, "llm.rationales: false: the scores alone")
     }))
@@ -344,7 +358,7 @@ describe("classifyStatus", () => {
     [401, "Unauthorized", "fatal"],
     [402, "Forbidden", "fatal"],
     [403, "Forbidden", "fatal"],
-    [404, "NotFound", "record"],
+    [404, "NotFound", "fatal"],
     [408, "Timeout", "retriable"],
     [413, "TooLarge", "record"],
     [422, "Unprocessable", "record"],
@@ -371,6 +385,15 @@ describe("classifyStatus", () => {
     assert.include(echoed.message, "***")
   })
 
+  it("x-should-retry overrides the status's default, but never a fatal one; the error type is kept", () => {
+    const no = classifyStatus(500, headers({ "x-should-retry": "false" }), body("api_error", "boom"), ctx)
+    assert.strictEqual(no.severity, "record")
+    assert.strictEqual(no.type, "api_error")
+    assert.strictEqual(classifyStatus(409, headers({ "x-should-retry": "true" }), undefined, ctx).severity, "retriable")
+    assert.strictEqual(classifyStatus(401, headers({ "x-should-retry": "true" }), undefined, ctx).severity, "fatal")
+    assert.strictEqual(classifyStatus(429, headers(), undefined, ctx).isOutage, true)
+  })
+
   it("a billing error stops the run whatever its status", () => {
     assert.strictEqual(classifyStatus(400, headers(), body("billing_error", "credit balance too low"), ctx).severity, "fatal")
   })
@@ -384,6 +407,17 @@ describe("classifyStatus", () => {
     assert.isUndefined(retryAfterMs(headers({ "retry-after": "soon" })))
     assert.isUndefined(classifyStatus(429, headers(), undefined, ctx).retryAfterMs)
     assert.isUndefined(classifyStatus(400, headers({ "retry-after": "7" }), undefined, ctx).retryAfterMs, "only retriable errors wait")
+  })
+})
+
+describe("cache floors", () => {
+  it("llm.cache_floors wins by the longest matching name; the bundled YAML agrees with the built-in table", () => {
+    assert.strictEqual(cacheFloorFor("claude-sonnet-4-6-20260101", { "claude-sonnet-4": 1, "claude-sonnet-4-6": 2048 }), 2048)
+    assert.strictEqual(cacheFloorFor("claude-haiku-4-5", { "claude-sonnet-4-6": 2048 }), 4096, "no match: the built-in table")
+    const yaml = YAML.parse(fs.readFileSync(path.join(import.meta.dirname, "../config/periodic_job_config.yaml"), "utf8"))
+    const floors: Record<string, number> = yaml.llm.cache_floors
+    assert.isAbove(Object.keys(floors).length, 5)
+    for (const [model, floor] of Object.entries(floors)) assert.strictEqual(cacheFloorFor(model), floor, model)
   })
 })
 
@@ -404,5 +438,12 @@ describe("estimateCost", () => {
   it("matches a dated model id by the longest configured prefix, and knows when it has no price", () => {
     assert.closeTo(estimateCost("claude-sonnet-4-5-20250929", usage, prices)!, 0.02475, 1e-12)
     assert.isUndefined(estimateCost("claude-haiku-4-5", usage, prices))
+  })
+
+  it("batch requests cost half; one-hour cache writes cost 2x input instead of cache_write", () => {
+    assert.closeTo(estimateCost("claude-sonnet-4-6", usage, prices, { batch: true })!, 0.02475 / 2, 1e-12)
+    // 3000 + 7500 + 3000×6 + 3000 = 31500 per million
+    assert.closeTo(estimateCost("claude-sonnet-4-6", usage, prices, { cacheTtl: "1h" })!, 0.0315, 1e-12)
+    assert.closeTo(estimateCost("claude-sonnet-4-6", usage, prices, { batch: true, cacheTtl: "1h" })!, 0.0315 / 2, 1e-12)
   })
 })

@@ -3,6 +3,7 @@ import { Console, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { foldDeadLetter } from "../src/domain/DeadLetter.ts"
 import { initialJobState } from "../src/domain/JobState.ts"
+import { AnalyzerError } from "../src/domain/Errors.ts"
 import { runPeriodic } from "../src/programs/Periodic.ts"
 import { Shutdown } from "../src/services/Shutdown.ts"
 import { fixedScores, memoryWorld, oid, records, runServices, scriptedAnalyzer, testSettings } from "./support/fixtures.ts"
@@ -36,6 +37,38 @@ describe("runPeriodic", () => {
       assert.strictEqual(world.states.get(JOB)?.data.iteration, 4)
       assert.strictEqual(totals.batches, 4)
       assert.strictEqual(totals.records_persisted, 29)
+    }))
+
+  it.effect("a batch stopped by a provider outage: the next one waits the interval, doubled after each further failure", () =>
+    Effect.gen(function*() {
+      const world = memoryWorld(records(3))
+      let down = true
+      const analyzer = scriptedAnalyzer(() =>
+        down ? Effect.fail(new AnalyzerError({ reason: "Overloaded", message: "overloaded", status: 529 })) : Effect.succeed(fixedScores)
+      )
+      const layer = Layer.mergeAll(
+        runServices,
+        world.layer,
+        analyzer.layer,
+        testSettings({ batchSize: 10, interval: 5, maxIterations: 3 }, { retry: { baseDelayMs: 0, maxRetries: 0 } })
+      )
+      const fiber = yield* runPeriodic().pipe(Effect.provide(layer), Effect.forkChild)
+      yield* settle
+      assert.strictEqual(world.states.get(JOB)?.data.iteration, 1)
+      assert.strictEqual(world.states.get(JOB)?.status, "failed")
+      yield* TestClock.adjust(5 * 60_000 - 1)
+      assert.strictEqual(world.states.get(JOB)?.data.iteration, 1)
+      yield* TestClock.adjust(1)
+      yield* settle
+      assert.strictEqual(world.states.get(JOB)?.data.iteration, 2)
+      yield* TestClock.adjust(10 * 60_000 - 1)
+      assert.strictEqual(world.states.get(JOB)?.data.iteration, 2, "the second wait is twice as long")
+      down = false
+      yield* TestClock.adjust(1)
+      yield* settle
+      const totals = yield* Fiber.join(fiber)
+      assert.strictEqual(totals.records_persisted, 3)
+      assert.strictEqual(world.store.deadLetters.size, 0)
     }))
 
   it.effect("a stop request ends the wait between batches at once", () =>

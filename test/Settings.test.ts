@@ -37,7 +37,12 @@ describe("resolveSettings", () => {
     assert.strictEqual(s.interval, 5)
     assert.strictEqual(s.batchSize, 50)
     assert.isUndefined(s.maxIterations)
-    assert.strictEqual(s.concurrency, 8)
+    // Issue 15: --concurrency is the ceiling of an adaptive limit, and no fixed request rate.
+    assert.strictEqual(s.concurrency, 32)
+    assert.isUndefined(s.llmOptions.maxRequestsPerMinute)
+    assert.strictEqual(s.llmOptions.minConcurrency, 2)
+    assert.strictEqual(s.llmOptions.stopAfterSameErrors, 3)
+    assert.strictEqual(s.llmOptions.aicoreModel, "anthropic--claude-4.6-sonnet")
     assert.strictEqual(s.retry.baseDelayMs, 5000)
     assert.strictEqual(s.retry.maxRetries, 3)
     assert.strictEqual(s.jobName, "conversation_performance_analysis")
@@ -51,6 +56,9 @@ describe("resolveSettings", () => {
       assert.deepStrictEqual(s[k], d[k], k)
     }
     assert.deepStrictEqual(s.retry, d.retry)
+    for (const k of ["maxRequestsPerMinute", "minConcurrency", "stopAfterSameErrors", "aicoreModel"] as const) {
+      assert.deepStrictEqual(s.llmOptions[k], d.llmOptions[k], k)
+    }
     assert.isAbove(Object.keys(s.llmOptions.prices).length, 0)
   })
 

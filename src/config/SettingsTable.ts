@@ -97,6 +97,17 @@ const prices: Parse<Record<string, ModelPrice>> = (raw, where) => {
   return Result.succeed(out)
 }
 
+const cacheFloors: Parse<Record<string, number>> = (raw, where) => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return Result.fail(settingError(where, "expected a mapping of model name to tokens"))
+  const out: Record<string, number> = {}
+  for (const [model, v] of Object.entries(raw as Record<string, unknown>)) {
+    const n = num({ min: 0, integer: true })(v, within(where, model))
+    if (Result.isFailure(n)) return Result.fail(n.failure)
+    out[model] = n.success
+  }
+  return Result.succeed(out)
+}
+
 /** Which command line a flag belongs to: every command (`shared`) or the job's own (`run`). */
 export type FlagScope = "shared" | "run"
 
@@ -183,8 +194,8 @@ export const SETTINGS = {
     env: "CPA_CONCURRENCY",
     yaml: "job.concurrency",
     parse: num({ min: 1, max: 256, integer: true }),
-    default: 8,
-    help: "Records analyzed at once (1-256)"
+    default: 32,
+    help: "Most records analyzed at once (1-256); with Claude, the ceiling the adaptive limit of requests in flight grows to"
   }),
   retryBaseDelaySeconds: setting({
     env: "CPA_RETRY_BASE_DELAY_SECONDS",
@@ -198,7 +209,7 @@ export const SETTINGS = {
     yaml: "retry.max_retries",
     parse: num({ min: 0, max: 10, integer: true }),
     default: 3,
-    help: "Retries of a retriable model error before the record is dead-lettered"
+    help: "Retries of a retriable model error; a record error is then dead-lettered, an outage stops the batch"
   }),
   llm: setting({
     flag: { name: "llm", metavar: "PROVIDER", scope: "shared" },
@@ -259,9 +270,24 @@ export const SETTINGS = {
   maxRequestsPerMinute: setting({
     env: "CPA_MAX_REQUESTS_PER_MINUTE",
     yaml: "llm.max_requests_per_minute",
-    parse: positiveInt,
-    default: 50,
-    help: "Client-side limit of model requests a minute"
+    parse: optional(positiveInt),
+    default: undefined,
+    defaultText: "none: the rate adapts to the provider's limits",
+    help: "Optional upper bound on model requests a minute"
+  }),
+  minConcurrency: setting({
+    env: "CPA_MIN_CONCURRENCY",
+    yaml: "llm.min_concurrency",
+    parse: num({ min: 1, max: 256, integer: true }),
+    default: 2,
+    help: "Fewest model requests in flight the adaptive limit goes down to after 429/529 answers"
+  }),
+  stopAfterSameErrors: setting({
+    env: "CPA_STOP_AFTER_SAME_ERRORS",
+    yaml: "llm.stop_after_same_errors",
+    parse: num({ min: 1, max: 1000, integer: true }),
+    default: 3,
+    help: "Stop the run when this many model requests in a row fail with the same non-retriable error (status and type)"
   }),
   aicoreCredentialsFile: setting({
     env: "AICORE_CREDENTIALS_FILE",
@@ -281,8 +307,8 @@ export const SETTINGS = {
     env: "AICORE_MODEL",
     yaml: "llm.aicore.model",
     parse: str,
-    default: "anthropic--claude-4.5-sonnet",
-    help: "SAP AI Core model name (--llm aicore)"
+    default: "anthropic--claude-4.6-sonnet",
+    help: "SAP AI Core model name (--llm aicore); checked against the RUNNING deployments at start-up"
   }),
   aicoreDeploymentUrl: setting({
     env: "AICORE_DEPLOYMENT_URL",
@@ -298,6 +324,13 @@ export const SETTINGS = {
     default: {},
     defaultText: "Sonnet 4.6/4.5, Haiku 4.5 list prices (Nov 2026) in the bundled YAML",
     help: "USD per million tokens by model: input, output, cache_write, cache_read"
+  }),
+  cacheFloors: setting({
+    yaml: "llm.cache_floors",
+    parse: cacheFloors,
+    default: {},
+    defaultText: "Anthropic's per-model floors (Nov 2026) in the bundled YAML",
+    help: "Smallest cached prefix (tools + system, tokens) by model name; the start-up check warns below it"
   }),
   logLevel: setting({
     flag: { name: "log-level", metavar: "LEVEL", scope: "shared" },

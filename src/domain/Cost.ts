@@ -24,27 +24,34 @@ export const priceOf = (model: string, prices: Readonly<Record<string, ModelPric
   return best === undefined ? undefined : prices[best]
 }
 
-/**
- * Estimated USD for one request. `input_tokens` counts only the uncached input, so the four
- * counts add up without overlap. Undefined when the model has no price in the configuration.
- */
-export const estimateCost = (model: string, usage: Usage, prices: Readonly<Record<string, ModelPrice>>): number | undefined => {
-  const p = priceOf(model, prices)
-  if (p === undefined) return undefined
-  return (usage.input_tokens * p.input + usage.output_tokens * p.output +
-    usage.cache_creation_input_tokens * p.cache_write + usage.cache_read_input_tokens * p.cache_read) / 1_000_000
+/** How a request was billed, where it differs from a plain synchronous request. */
+export interface Billing {
+  /** Sent through the Message Batches API: every token at half price. */
+  readonly batch?: boolean
+  /** The prefix was cached for one hour (`ttl: "1h"`): cache writes cost 2 × input, not 1.25 ×. */
+  readonly cacheTtl?: "5m" | "1h"
 }
 
-/** The Message Batches API's discount: every token class at half the list price. */
-export const BATCH_PRICE_FACTOR = 0.5
+/** Batch requests cost half of the synchronous price. */
+export const BATCH_DISCOUNT = 0.5
+/** A one-hour cache write costs twice the input price. */
+export const ONE_HOUR_CACHE_WRITE = 2
 
-/** `estimateCost` at the price of a service tier: `batch` is half of `standard`. */
-export const estimateTierCost = (
+/**
+ * Estimated USD for one request. `input_tokens` counts only the uncached input, so the four
+ * counts add up without overlap. Undefined when the model has no price in the configuration
+ * (the result then records `estimated_cost_usd: null`).
+ */
+export const estimateCost = (
   model: string,
   usage: Usage,
   prices: Readonly<Record<string, ModelPrice>>,
-  tier: "standard" | "batch"
+  billing: Billing = {}
 ): number | undefined => {
-  const cost = estimateCost(model, usage, prices)
-  return cost === undefined ? undefined : tier === "batch" ? cost * BATCH_PRICE_FACTOR : cost
+  const p = priceOf(model, prices)
+  if (p === undefined) return undefined
+  const write = billing.cacheTtl === "1h" ? ONE_HOUR_CACHE_WRITE * p.input : p.cache_write
+  const usd = (usage.input_tokens * p.input + usage.output_tokens * p.output +
+    usage.cache_creation_input_tokens * write + usage.cache_read_input_tokens * p.cache_read) / 1_000_000
+  return billing.batch === true ? usd * BATCH_DISCOUNT : usd
 }

@@ -36,6 +36,10 @@ export const AnalyzerErrorReason = Schema.Literals([
   "Unauthorized",
   "Forbidden",
   "Credentials",
+  /** The answer stopped at `max_tokens` before the tool call was complete: a retry repeats it. */
+  "MaxTokens",
+  /** The model declined (`stop_reason: "refusal"`): a retry repeats it. */
+  "Refusal",
   "Unknown"
 ])
 export type AnalyzerErrorReason = typeof AnalyzerErrorReason.Type
@@ -47,7 +51,8 @@ const retriableReasons: ReadonlySet<AnalyzerErrorReason> = new Set([
   "Connection",
   "Timeout"
 ])
-const fatalReasons: ReadonlySet<AnalyzerErrorReason> = new Set(["Unauthorized", "Forbidden", "Credentials"])
+// A 404 is the model or the deployment, never the record: every further request would repeat it.
+const fatalReasons: ReadonlySet<AnalyzerErrorReason> = new Set(["Unauthorized", "Forbidden", "Credentials", "NotFound"])
 
 /** A failed call to the model provider, classified by HTTP status or transport failure. */
 export class AnalyzerError extends Schema.TaggedError<AnalyzerError>()("AnalyzerError", {
@@ -55,13 +60,31 @@ export class AnalyzerError extends Schema.TaggedError<AnalyzerError>()("Analyzer
   message: Schema.String,
   status: Schema.optionalKey(Schema.Int),
   /** Minimum wait before the next attempt, from a `retry-after` header. */
-  retryAfterMs: Schema.optionalKey(Schema.Finite)
+  retryAfterMs: Schema.optionalKey(Schema.Finite),
+  /** The provider's error type (`invalid_request_error`, …): with `status`, what "the same error" means. */
+  type: Schema.optionalKey(Schema.String),
+  /** The provider's `x-should-retry` header, where it sent one: it overrides the status's default. */
+  shouldRetry: Schema.optionalKey(Schema.Boolean)
 }) {
   get severity(): Severity {
-    return fatalReasons.has(this.reason) ? "fatal" : retriableReasons.has(this.reason) ? "retriable" : "record"
+    if (fatalReasons.has(this.reason)) return "fatal"
+    if (this.shouldRetry !== undefined) return this.shouldRetry ? "retriable" : "record"
+    return retriableReasons.has(this.reason) ? "retriable" : "record"
   }
   get isRetryable(): boolean {
     return this.severity === "retriable"
+  }
+  /**
+   * The provider or the network is failing, not this record (429, 529, 5xx, timeouts, lost
+   * connections): when its retries run out, the batch stops and the record is tried again later
+   * instead of being dead-lettered.
+   */
+  get isOutage(): boolean {
+    return this.severity === "retriable" && retriableReasons.has(this.reason)
+  }
+  /** What "the same error" means for the run's stop rule: status and provider error type. */
+  get signature(): string {
+    return `${this.status ?? this.reason} ${this.type ?? this.reason}`
   }
 }
 
@@ -114,7 +137,12 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
  */
 export class RunFatal extends Schema.TaggedError<RunFatal>()("RunFatal", {
   message: Schema.String,
-  sourceId: Schema.optionalKey(Schema.String)
+  sourceId: Schema.optionalKey(Schema.String),
+  /**
+   * An outage that outlasted the retries: nothing is wrong with the job or its records, so a
+   * periodic run waits (with backoff) and tries the batch again instead of exiting.
+   */
+  transient: Schema.optionalKey(Schema.Boolean)
 }) {}
 
 /**

@@ -71,7 +71,8 @@ export const AgenticAnalysis = Schema.Struct({
     analysis_version: Schema.String,
     model_used: Schema.String,
     usage: Schema.optionalKey(Usage),
-    estimated_cost_usd: Schema.optionalKey(Num),
+    /** null: the model has no price in `llm.prices` (warned once at start-up). */
+    estimated_cost_usd: Schema.optionalKey(Schema.NullOr(Num)),
     /** Quotes of the analyzer's rationale dropped because they do not occur in the message they cite. */
     evidence_dropped: Schema.optionalKey(Schema.Int),
     /** `batch` when scored through the Message Batches API (priced at the batch rate). */
@@ -167,7 +168,7 @@ export const buildResult = (
       analysis_version: ANALYSIS_VERSION,
       model_used: meta.model,
       ...(meta.usage !== undefined ? { usage: meta.usage } : {}),
-      ...(meta.costUsd !== undefined ? { estimated_cost_usd: meta.costUsd } : {}),
+      ...(meta.usage !== undefined ? { estimated_cost_usd: meta.costUsd ?? null } : {}),
       ...(meta.rationale !== undefined ? { evidence_dropped: meta.evidenceDropped ?? 0 } : {}),
       ...(meta.serviceTier !== undefined ? { service_tier: meta.serviceTier } : {})
     },

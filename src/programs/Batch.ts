@@ -80,6 +80,10 @@ export const makeProcessRecord = Effect.gen(function*() {
   // `--log-level debug` traces each record (decode, every attempt, tokens); decided once per
   // run so that the usual level pays nothing for it.
   const debug = LogLevel.isGreaterThanOrEqualTo("Debug", yield* References.MinimumLogLevel)
+  // The stop rule for systemic errors: the same non-retriable provider error (status and
+  // type) on K requests in a row, with no success between them (in completion order).
+  const limit = settings.llmOptions.stopAfterSameErrors
+  let streak: { signature: string; count: number } | undefined
   return Effect.fnUntraced(function*(
     record: SourceRecord,
     /** False when the record is known to have no open dead letter (saves a write per record). */
@@ -139,8 +143,33 @@ export const makeProcessRecord = Effect.gen(function*() {
       if (error.severity === "fatal") {
         return yield* new RunFatal({ message: `${analyzer.provider}: ${error.message}`, sourceId: record.id })
       }
+      if (error._tag === "AnalyzerError" && error.isOutage) {
+        // Nothing is wrong with the record: the batch stops before it and a later one retries it.
+        return yield* new RunFatal({
+          message: `${analyzer.provider}: still failing after ${attempts} attempt(s), the batch stops and the record is retried later: ${error.message}`,
+          sourceId: record.id,
+          transient: true
+        })
+      }
+      if (error._tag === "AnalyzerError") {
+        const signature = error.signature
+        const count = streak?.signature === signature ? streak.count + 1 : 1
+        streak = { signature, count }
+        // Requests already in flight when the K-th failed: not dead-lettered, the run stops.
+        if (count > limit) return yield* new RunFatal({ message: `${analyzer.provider}: ${error.message}`, sourceId: record.id })
+        const outcome = yield* deadLetter(error, attempts)
+        if (count === limit) {
+          return yield* new RunFatal({
+            message: `${analyzer.provider}: the same error on ${limit} requests in a row (${error.message}); ` +
+              "this is the model or the request, not the records: fix it, then `cpa dead-letters retry` brings the dead-lettered records back",
+            sourceId: record.id
+          })
+        }
+        return outcome
+      }
       return yield* deadLetter(error, attempts)
     }
+    streak = undefined
     const { evidenceDropped, model, rationale, scores, usage } = analysis.success
     yield* Metric.update(Metrics.recordsAnalyzed, 1)
     const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices) : undefined

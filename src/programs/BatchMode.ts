@@ -1,5 +1,5 @@
 import { Clock, Console, Duration, Effect, Metric, Stream } from "effect"
-import { estimateTierCost } from "../domain/Cost.ts"
+import { estimateCost } from "../domain/Cost.ts"
 import { type AnalyzerError, type ModelOutputInvalid, type RecordError, RunFatal } from "../domain/Errors.ts"
 import {
   type ApiBatch,
@@ -309,11 +309,14 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(
           const analysis = yield* Effect.result(provider.decode(line.message, conversation))
           if (analysis._tag === "Failure") {
             streak = noStreak
-            return yield* retryOrDeadLetter(id, analysis.failure)
+            const error = analysis.failure
+            // An answer cut at max_tokens or a refusal would repeat: a dead letter at once.
+            if (error._tag === "AnalyzerError" && !error.isRetryable) return yield* deadLetter(id, error, entryOf(id).attempts + 1)
+            return yield* retryOrDeadLetter(id, error)
           }
           streak = noStreak
           const { evidenceDropped, model, rationale, scores, usage } = analysis.success
-          const cost = usage !== undefined ? estimateTierCost(model, usage, settings.llmOptions.prices, "batch") : undefined
+          const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices, { batch: true, cacheTtl: "1h" }) : undefined
           const result = buildResult(conversation, scores, settings.agent.weights, {
             model,
             usage,

@@ -34,8 +34,8 @@ export class Analyzer extends Context.Service<Analyzer, {
   readonly analyze: (conversation: Conversation) => Effect.Effect<Analysis, AnalyzerError | ModelOutputInvalid>
   /**
    * Only for analyzers that are paid per token: the usage that analyzing these conversations
-   * one after another would report (the cached prefix written by the first `concurrency`
-   * requests and read by the rest). Absent: analyzing costs nothing.
+   * one after another would report (the cached prefix written by the first request, which goes
+   * alone on a cold cache, and read by the rest). Absent: analyzing costs nothing.
    */
   readonly estimateUsage?: (conversations: ReadonlyArray<Conversation>, concurrency: number) => UsageEstimate
 }>()("cpa/Analyzer") {}

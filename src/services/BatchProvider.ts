@@ -45,5 +45,5 @@ export class BatchProvider extends Context.Service<BatchProvider, {
   /** The results, streamed (never the whole file in memory). */
   readonly results: (batchId: string) => Stream.Stream<BatchResultLine, AnalyzerError>
   /** A `succeeded` line's message decoded and checked exactly as an online answer. */
-  readonly decode: (message: unknown, conversation: Conversation) => Effect.Effect<Analysis, ModelOutputInvalid>
+  readonly decode: (message: unknown, conversation: Conversation) => Effect.Effect<Analysis, AnalyzerError | ModelOutputInvalid>
 }>()("cpa/BatchProvider") {}

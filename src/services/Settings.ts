@@ -32,12 +32,19 @@ export interface JobSettings {
   readonly llmOptions: {
     readonly maxTokens: number
     readonly timeoutMs: number
-    readonly maxRequestsPerMinute: number
+    /** Optional fixed upper bound; undefined: the rate adapts to the provider's limits alone. */
+    readonly maxRequestsPerMinute: number | undefined
+    /** Fewest requests in flight the adaptive limit goes down to (`--concurrency` is the ceiling). */
+    readonly minConcurrency: number
+    /** K: the same non-retriable error on K requests in a row stops the run. */
+    readonly stopAfterSameErrors: number
     readonly aicoreCredentialsPath: string
     readonly aicoreResourceGroup: string
     readonly aicoreDeploymentUrl: string | undefined
     readonly aicoreModel: string
     readonly prices: Readonly<Record<string, ModelPrice>>
+    /** `llm.cache_floors`: the smallest cached prefix by model name (longest prefix match); built-in table where none matches. */
+    readonly cacheFloors: Readonly<Record<string, number>>
     /** Ask for a reason and evidence per KPI category (`llm.rationales`). */
     readonly rationales: boolean
     /** Show the upstream classifier's labels with the conversation (`llm.show_upstream_labels`). */

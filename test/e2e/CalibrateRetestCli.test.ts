@@ -169,7 +169,10 @@ describe.skipIf(uri === "")("cpa calibrate and cpa retest against the real Mongo
   it("retest with Claude: prices the run first, needs --yes above the threshold, and reports what moved", async () => {
     const fake = await startLoopbackClaude()
     const db = freshDbName()
-    const config = writeConfig(dir, E2E_SETTINGS, `claude-${db}.yaml`)
+    // Twice Sonnet 4.6's list prices: 20 conversations then cost more than the $0.25 threshold
+    // (at list prices, with one cache write per run, they stay below it).
+    const prices = { "claude-sonnet-4-6": { input: 6, output: 30, cache_write: 7.5, cache_read: 0.6 } }
+    const config = writeConfig(dir, { ...E2E_SETTINGS, llm: { ...E2E_SETTINGS.llm, prices } }, `claude-${db}.yaml`)
     const args = [...dbArgs(uri, db, tempDir("logs", dir)), "--config", config, "--llm", "anthropic"]
     const env = anthropicEnv(fake.url)
     try {
@@ -181,7 +184,6 @@ describe.skipIf(uri === "")("cpa calibrate and cpa retest against the real Mongo
       assert.isTrue(stored.every((r) => r.analysis_metadata.model_used === LOOPBACK_MODEL && r.analysis_metadata.evidence_dropped === 0))
       const sent = fake.total()
 
-      // 20 conversations: 8 concurrent cache writes of the ~6,900-token prefix alone cost ~$0.21.
       const refused = await runCli([...args, "retest", "--sample", "20"], { env })
       assert.strictEqual(refused.code, 2)
       assert.match(refused.stderr, /retest: 20 request\(s\) to claude-sonnet-4-6 \(anthropic\), about [\d,]+ input and [\d,]+ output tokens \(estimated at 4 characters a token\): estimated cost \$0\.\d{4}/)

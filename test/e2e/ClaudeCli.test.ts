@@ -104,4 +104,46 @@ describe.skipIf(uri === "")("--llm anthropic against a loopback Messages API and
       await dropDb(uri, db)
     }
   }, 60_000)
+
+  it("an unknown model at start-up: exit 2, one line naming it, nothing sent, nothing dead-lettered", async () => {
+    const fake = await startLoopbackClaude()
+    fake.unknownModels.add("claude-sonnet-9-9")
+    const db = freshDbName()
+    try {
+      await seedSources(uri, db, 5)
+      const r = await runCli(
+        [...dbArgs(uri, db, tempDir("claude404-logs", dir)), "--config", config, "--llm", "anthropic", "--model", "claude-sonnet-9-9", "--single-batch"],
+        { env: anthropicEnv(fake.url) }
+      )
+      assert.strictEqual(r.code, 2, r.stderr)
+      const lines = errorLines(r.stderr)
+      assert.strictEqual(lines.length, 1, r.stderr)
+      assert.include(lines[0], "unknown model claude-sonnet-9-9")
+      assert.strictEqual(fake.total(), 0)
+      assert.strictEqual(await withDb(uri, db, (d) => d.collection(DEAD_LETTER_COLLECTION).countDocuments()), 0)
+    } finally {
+      await fake.close()
+      await dropDb(uri, db)
+    }
+  }, 60_000)
+
+  it("a model missing from llm.prices: one warning at start-up, estimated_cost_usd null in its results", async () => {
+    const fake = await startLoopbackClaude({ model: "claude-unpriced-1" })
+    const db = freshDbName()
+    try {
+      await seedSources(uri, db, 3)
+      const r = await runCli(
+        [...dbArgs(uri, db, tempDir("claude-unpriced-logs", dir)), "--config", config, "--llm", "anthropic", "--model", "claude-unpriced-1", "--single-batch"],
+        { env: anthropicEnv(fake.url) }
+      )
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.strictEqual((r.stderr.match(/claude-unpriced-1 has no price in llm.prices/g) ?? []).length, 1, r.stderr)
+      const results = await withDb(uri, db, (d) => d.collection(RESULT_COLLECTION).find().toArray())
+      assert.strictEqual(results.length, 3)
+      for (const doc of results) assert.isNull((doc as any).analysis_metadata.estimated_cost_usd)
+    } finally {
+      await fake.close()
+      await dropDb(uri, db)
+    }
+  }, 60_000)
 })

@@ -9,7 +9,15 @@ import { Settings } from "../../src/services/Settings.ts"
 import { loadAgentConfig } from "../../src/config/Rubric.ts"
 import { resolveSettings } from "../../src/config/resolveSettings.ts"
 import { envLayer, validInput, validScores } from "../support/claudeFixtures.ts"
-import { errorAnswer, type LoopbackClaude, loopbackClaude, type Reply, toolAnswer } from "../support/loopbackClaude.ts"
+import {
+  errorAnswer,
+  type LoopbackClaude,
+  loopbackClaude,
+  maxTokensAnswer,
+  refusalAnswer,
+  type Reply,
+  toolAnswer
+} from "../support/loopbackClaude.ts"
 import { type MemoryWorld, memoryWorld, oid, REPO_ROOT, records, runServices } from "../support/fixtures.ts"
 
 /**
@@ -32,7 +40,7 @@ const settings = () => {
       concurrency: 1,
       llm: "anthropic",
       retry: { baseDelayMs: BASE_DELAY_MS, maxRetries: 3 },
-      llmOptions: { ...base.llmOptions, timeoutMs: TIMEOUT_MS, maxRequestsPerMinute: 100_000 }
+      llmOptions: { ...base.llmOptions, timeoutMs: TIMEOUT_MS }
     },
     Result.getOrThrow(loadAgentConfig("config/agent_performance_config.yaml", REPO_ROOT))
   )
@@ -75,6 +83,8 @@ interface Case {
   readonly middle: ReadonlyArray<Reply>
   readonly expect:
     | { readonly outcome: "persisted" }
+    /** An outage outlasted the retries: the batch stops before the record, nothing dead-lettered. */
+    | { readonly outcome: "stopped" }
     | {
       readonly outcome: "dead"
       readonly tag: string
@@ -95,9 +105,9 @@ const cases: ReadonlyArray<Case> = [
     minMs: 1000
   },
   {
-    name: "529 every time: retried 3 times, then dead-lettered Overloaded after 4 attempts",
+    name: "529 every time: retried 3 times, then the batch stops before the record (failed, no dead letter)",
     middle: times(4, errorAnswer(529, "overloaded_error", "Overloaded")),
-    expect: { outcome: "dead", tag: "AnalyzerError", reason: "Overloaded", status: 529, retriable: true }
+    expect: { outcome: "stopped" }
   },
   {
     name: "500 three times then OK: persisted on the 4th attempt",
@@ -110,9 +120,24 @@ const cases: ReadonlyArray<Case> = [
     expect: { outcome: "persisted" }
   },
   {
-    name: "no answer ever: dead-lettered Timeout after 4 attempts",
+    name: "no answer ever: the batch stops before the record after 4 attempts",
     middle: times(4, { hang: true }),
-    expect: { outcome: "dead", tag: "AnalyzerError", reason: "Timeout", status: null, retriable: true }
+    expect: { outcome: "stopped" }
+  },
+  {
+    name: "500 with x-should-retry false: not retried, dead-lettered after 1 attempt",
+    middle: [errorAnswer(500, "api_error", "will fail again", { "x-should-retry": "false" })],
+    expect: { outcome: "dead", tag: "AnalyzerError", reason: "ServerError", status: 500, retriable: false }
+  },
+  {
+    name: "an answer cut at max_tokens: not retried, dead-lettered MaxTokens",
+    middle: [maxTokensAnswer()],
+    expect: { outcome: "dead", tag: "AnalyzerError", reason: "MaxTokens", status: null, retriable: false }
+  },
+  {
+    name: "a refusal: not retried, dead-lettered Refusal",
+    middle: [refusalAnswer()],
+    expect: { outcome: "dead", tag: "AnalyzerError", reason: "Refusal", status: null, retriable: false }
   },
   {
     name: "invalid tool output then valid: retried, then persisted",
@@ -142,6 +167,23 @@ describe("analyzer faults through the loopback Claude server", () => {
         const exit = yield* runAgainst(fake, world)
         const elapsed = Date.now() - started
 
+        if (c.expect.outcome === "stopped") {
+          const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
+          const failure = (error as { error?: { _tag?: string; transient?: boolean; sourceId?: string } } | undefined)?.error
+          assert.strictEqual(failure?._tag, "RunFatal")
+          assert.isTrue(failure?.transient)
+          assert.strictEqual(failure?.sourceId, oid(1))
+          assert.strictEqual(fake.requestsTo("messages").length, c.middle.length + 1, "the record after it is not started")
+          assert.strictEqual(world.store.deadLetters.size, 0, "an outage blames no record")
+          assert.strictEqual(world.states.get(JOB_NAME)?.status, "failed")
+          assert.strictEqual(world.states.get(JOB_NAME)?.last_processed_object_id, oid(0))
+          assertInvariant(world)
+          // The next batch (or run) retries it.
+          fake.script("messages", ok)
+          assert.isTrue(Exit.isSuccess(yield* runAgainst(fake, world)))
+          assert.strictEqual(world.store.results.size, 3)
+          return
+        }
         assert.isTrue(Exit.isSuccess(exit), `the batch completes: ${String(exit)}`)
         const stats = Exit.isSuccess(exit) ? exit.value : undefined
         assert.strictEqual(fake.requestsTo("messages").length, c.middle.length + 2, "one request per scripted reply, none more")
@@ -209,6 +251,33 @@ describe("analyzer faults through the loopback Claude server", () => {
       assert.isTrue(Exit.isSuccess(rerun))
       assert.deepStrictEqual([...world.store.results.keys()].sort(), [oid(0), oid(1), oid(2)])
       assert.strictEqual(world.states.get(JOB_NAME)?.last_processed_object_id, oid(2))
+      assertInvariant(world)
+    }), 20_000)
+
+  it.live("a 404 in the middle of a run (model retired): the run stops, nothing dead-lettered", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude()
+      fake.script("messages", ok, errorAnswer(404, "not_found_error", "model: claude-sonnet-4-6"), ok)
+      const world = memoryWorld(records(3))
+      const exit = yield* runAgainst(fake, world)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "404")
+      assert.strictEqual(fake.requestsTo("messages").length, 2)
+      assert.strictEqual(world.store.deadLetters.size, 0)
+      assert.strictEqual(world.states.get(JOB_NAME)?.last_processed_object_id, oid(0))
+      assertInvariant(world)
+    }), 20_000)
+
+  it.live("the same 400 on 3 requests in a row (a parameter the model rejects): the run stops after 3 dead letters", () =>
+    Effect.gen(function*() {
+      const fake = yield* loopbackClaude({ defaultStatus: 400 })
+      const world = memoryWorld(records(10))
+      const exit = yield* runAgainst(fake, world)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "the same error on 3 requests in a row")
+      assert.strictEqual(fake.requestsTo("messages").length, 3)
+      assert.strictEqual(world.store.deadLetters.size, 3)
+      assert.strictEqual(world.states.get(JOB_NAME)?.status, "failed")
       assertInvariant(world)
     }), 20_000)
 })

@@ -156,8 +156,8 @@ describe("bad source documents", () => {
         Effect.provideService(References.MinimumLogLevel, "Error")
       )
 
-      assert.strictEqual(fake.requests.length, 1, "a 413 is not retried")
-      const request = fake.requests[0]!
+      assert.strictEqual(fake.requestsTo("messages").length, 1, "a 413 is not retried")
+      const request = fake.requestsTo("messages")[0]!
       const bytes = Buffer.byteLength(request.rawBody)
       assert.isAbove(bytes, ONE_MB_TEXT.length, "the whole text is sent")
       assert.isBelow(bytes, ONE_MB_TEXT.length + 200_000, `request of ${bytes} bytes: no more than the text, the rubric and the envelope`)

@@ -87,7 +87,7 @@ export const settingsLayer = (patch: {
       llmOptions: {
         ...base.llmOptions,
         timeoutMs: 5_000,
-        maxRequestsPerMinute: 10_000,
+        maxRequestsPerMinute: undefined,
         aicoreCredentialsPath: path.join(os.tmpdir(), "cpa-no-such-aicore-key.yaml"),
         ...patch.llmOptions
       }

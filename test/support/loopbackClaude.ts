@@ -16,17 +16,21 @@ import { validInput } from "./claudeFixtures.ts"
  * same server for the scope of an `it.effect` test.
  *
  * Where the next behaviours go: more endpoints (the Message Batches API) are rows of `ROUTES`
- * with a default in `startLoopbackClaude`; whatever decides a model answer from the request (a
- * token bucket that answers 429, 404 for an unknown model, `stop_reason: "max_tokens"` or a
- * refusal) belongs in `modelReply`; headers that every answer carries (`anthropic-ratelimit-*`,
- * `retry-after`) in `send`.
+ * with a default in `startLoopbackClaude`; whatever decides a model answer from the request
+ * belongs in `modelReply`. Issue 15 added, each in its own section: `models.retrieve` and
+ * `count_tokens` routes, `unknownModels` (404 on both), `maxTokensAnswer`/`refusalAnswer`, a
+ * simulated token-bucket limit (`rateLimit`: 429 with `retry-after` when empty, and the
+ * `anthropic-ratelimit-requests-*` headers on every model answer) and a simulated prompt
+ * cache (`simulateCache`).
  */
 
-export type Route = "messages" | "token" | "deployments" | "invoke" | BatchRoute
+export type Route = "messages" | "token" | "deployments" | "invoke" | "models" | "count_tokens" | BatchRoute
 export type BatchRoute = "batches-create" | "batches-list" | "batches-retrieve" | "batches-cancel" | "batches-results"
 
 const ROUTES: ReadonlyArray<{ readonly route: Route; readonly method: string; readonly path: RegExp }> = [
   { route: "messages", method: "POST", path: /\/v1\/messages$/ },
+  { route: "count_tokens", method: "POST", path: /\/v1\/messages\/count_tokens$/ },
+  { route: "models", method: "GET", path: /\/v1\/models\/[^/]+$/ },
   { route: "batches-create", method: "POST", path: /\/v1\/messages\/batches$/ },
   { route: "batches-list", method: "GET", path: /\/v1\/messages\/batches$/ },
   { route: "batches-retrieve", method: "GET", path: /\/v1\/messages\/batches\/[^/]+$/ },
@@ -36,6 +40,9 @@ const ROUTES: ReadonlyArray<{ readonly route: Route; readonly method: string; re
   { route: "deployments", method: "GET", path: /\/v2\/lm\/deployments$/ },
   { route: "invoke", method: "POST", path: /\/v2\/inference\/deployments\/[^/]+\/invoke$/ }
 ]
+
+/** The start-up checks of issue 15 (model exists, prefix size): answered even while `pause()`d. */
+const STARTUP_ROUTES: ReadonlySet<Route> = new Set(["models", "count_tokens"])
 
 /** The routes that ask Claude for an analysis: counted, keyed and answered by source id. */
 const MODEL_ROUTES: ReadonlySet<Route | "unknown"> = new Set(["messages", "invoke"])
@@ -77,6 +84,13 @@ export interface LoopbackClaudeOptions {
   readonly model?: string
   /** Keep each batch request's `params` and every request's body (default true; false for 100,000-request benches). */
   readonly keepBodies?: boolean
+  /** A simulated account limit on the model routes (see "Rate limits" below). */
+  readonly rateLimit?: SimulatedLimit
+  /**
+   * Simulate the prompt cache in the default valid answer's usage: a request that arrives before
+   * an earlier one with the same prefix has been answered writes the cache, later ones read it.
+   */
+  readonly simulateCache?: boolean
 }
 
 export interface LoopbackClaude {
@@ -106,13 +120,25 @@ export interface LoopbackClaude {
 
   /** Milliseconds every answer waits (changeable between runs). */
   delayMs: number
-  /** Holds every answer (requests still arrive and are recorded) until `resume()`. */
+  /** Holds every answer but the start-up checks' (requests still arrive and are recorded) until `resume()`. */
   readonly pause: () => void
   /** Sends the held answers, each after `delayMs`, and answers new requests again. */
   readonly resume: () => void
   /** Stops the server, cutting waiting and hanging requests. */
   readonly close: () => Promise<void>
 
+  /** Model ids the models endpoint and the model routes answer 404 for (retired or mistyped). */
+  readonly unknownModels: Set<string>
+  /** Model requests the simulated limit answered 429, with the times (ms) of every model request. */
+  readonly limited: () => {
+    readonly rejected: number
+    readonly arrivals: ReadonlyArray<number>
+    readonly accepted: ReadonlyArray<number>
+    /** When the bucket's first burst was spent (below a fifth of its size), if it was. */
+    readonly drainedAt: number | undefined
+  }
+  /** Answers that wrote the simulated cache (`simulateCache`). */
+  readonly cacheWrites: () => number
   /** The Message Batches API (see "Message Batches" below). */
   readonly batches: LoopbackBatches
 }
@@ -146,7 +172,7 @@ export interface LoopbackBatches {
 }
 
 export const LOOPBACK_MODEL = "claude-sonnet-4-6-e2e"
-export const AICORE_MODEL = "anthropic--claude-4.5-sonnet"
+export const AICORE_MODEL = "anthropic--claude-4.6-sonnet"
 export const DEPLOYMENT_ID = "d0123456789abcdef"
 
 /** Tokens reported by every default valid answer. */
@@ -171,6 +197,32 @@ export const toolAnswer = (input: unknown, options: {
     stop_reason: "tool_use",
     stop_sequence: null,
     usage: options.usage ?? { input_tokens: 412, output_tokens: 230, cache_creation_input_tokens: 0, cache_read_input_tokens: 2890 }
+  }
+})
+
+/** An answer cut at `max_tokens` in the middle of the tool call. */
+export const maxTokensAnswer = (): Answer => ({
+  status: 200,
+  body: {
+    id: "msg_01cut",
+    type: "message",
+    role: "assistant",
+    content: [{ type: "tool_use", id: "toolu_01cut", name: "record_kpi_scores", input: {} }],
+    stop_reason: "max_tokens",
+    usage: { input_tokens: 412, output_tokens: 2048, cache_creation_input_tokens: 0, cache_read_input_tokens: 2890 }
+  }
+})
+
+/** A refusal: the model declined, no tool call. */
+export const refusalAnswer = (): Answer => ({
+  status: 200,
+  body: {
+    id: "msg_01refusal",
+    type: "message",
+    role: "assistant",
+    content: [{ type: "text", text: "I can't help with that." }],
+    stop_reason: "refusal",
+    usage: { input_tokens: 412, output_tokens: 9, cache_creation_input_tokens: 0, cache_read_input_tokens: 2890 }
   }
 })
 
@@ -256,6 +308,100 @@ const send = (res: http.ServerResponse, answer: Answer, requestId: string): void
 }
 
 // ---------------------------------------------------------------------------------------------
+// Rate limits (issue 15): a token bucket like Anthropic's, and the headers it announces
+
+export interface SimulatedLimit {
+  /** Bucket size and refill per minute (Anthropic's limits are token buckets of this size). */
+  readonly requestsPerMinute: number
+  /** Send `anthropic-ratelimit-requests-*` on every model answer (default true; false: like AI Core). */
+  readonly headers?: boolean
+  /** Milliseconds in the server's minute (default 60,000; smaller scales time for a short bench). */
+  readonly minuteMs?: number
+}
+
+/**
+ * A token bucket on the model routes, on the real clock: full at start, refilled continuously;
+ * a request that finds it empty is answered 429 at once with `retry-after` (and `-ms`).
+ */
+const makeBucket = (limit: SimulatedLimit) => {
+  const minute = limit.minuteMs ?? 60_000
+  const perMs = limit.requestsPerMinute / minute
+  let tokens = limit.requestsPerMinute
+  let at = Date.now()
+  let rejected = 0
+  let drainedAt: number | undefined
+  const arrivals: Array<number> = []
+  const accepted: Array<number> = []
+  const refill = (now: number) => {
+    tokens = Math.min(limit.requestsPerMinute, tokens + (now - at) * perMs)
+    at = now
+  }
+  const headers = (now: number): Record<string, string> =>
+    limit.headers === false ? {} : {
+      "anthropic-ratelimit-requests-limit": String(Math.round(limit.requestsPerMinute * 60_000 / minute)),
+      "anthropic-ratelimit-requests-remaining": String(Math.floor(tokens)),
+      "anthropic-ratelimit-requests-reset": new Date(now + (limit.requestsPerMinute - tokens) / perMs).toISOString()
+    }
+  return {
+    /** undefined: the request may go on (its answer carries `headers`); else the 429 to send. */
+    take: (): { readonly reject?: Answer; readonly headers: Record<string, string> } => {
+      const now = Date.now()
+      refill(now)
+      arrivals.push(now)
+      if (tokens >= 1) {
+        tokens -= 1
+        if (drainedAt === undefined && tokens < limit.requestsPerMinute / 5) drainedAt = now
+        accepted.push(now)
+        return { headers: headers(now) }
+      }
+      rejected++
+      const waitMs = Math.ceil((1 - tokens) / perMs)
+      return {
+        headers: {},
+        reject: errorAnswer(429, "rate_limit_error", "Number of requests has exceeded your rate limit", {
+          ...headers(now),
+          "retry-after": String(Math.ceil(waitMs / 1000)),
+          "retry-after-ms": String(waitMs)
+        })
+      }
+    },
+    stats: () => ({ rejected, arrivals, accepted, drainedAt })
+  }
+}
+
+/** Adds headers to an answer (the simulated limit's, on every model answer). */
+const withHeaders = (reply: Reply, headers: Record<string, string>): Reply =>
+  "hang" in reply || Object.keys(headers).length === 0 ? reply : { ...reply, headers: { ...headers, ...reply.headers } }
+
+/**
+ * The prompt cache as the usage of a default answer shows it: the prefix (tools + system) is
+ * readable once the first request that wrote it has been answered; until then every request
+ * writes it again (which is why the client sends one request alone on a cold cache).
+ */
+const makeCache = () => {
+  const readyAt = new Map<string, number>()
+  let writes = 0
+  return {
+    usage: (request: RecordedRequest, delayMs: number) => {
+      const body = request.body as { tools?: unknown; system?: unknown; messages?: unknown } | undefined
+      const key = JSON.stringify([body?.tools, body?.system])
+      const prefix = Math.ceil(key.length / 4)
+      const input = Math.ceil(JSON.stringify(body?.messages ?? "").length / 4)
+      const now = Date.now()
+      const ready = readyAt.get(key)
+      if (ready !== undefined && ready <= now) return { input_tokens: input, output_tokens: 230, cache_creation_input_tokens: 0, cache_read_input_tokens: prefix }
+      writes++
+      readyAt.set(key, Math.min(ready ?? Infinity, now + delayMs))
+      return { input_tokens: input, output_tokens: 230, cache_creation_input_tokens: prefix, cache_read_input_tokens: 0 }
+    },
+    writes: () => writes
+  }
+}
+
+/** 404 for a model the server does not know, as the Messages API and `models.retrieve` answer it. */
+const unknownModelAnswer = (id: string): Answer => errorAnswer(404, "not_found_error", `model: ${id}`)
+
+// ---------------------------------------------------------------------------------------------
 // The server
 
 export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promise<LoopbackClaude> =>
@@ -272,11 +418,15 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
     let answered = 0
     let tokens = 0
     const model = options.model ?? LOOPBACK_MODEL
+    const unknownModels = new Set<string>()
+    const bucket = options.rateLimit !== undefined ? makeBucket(options.rateLimit) : undefined
+    const cache = options.simulateCache === true ? makeCache() : undefined
 
     /** The default answer of a model route. */
     const modelReply = (request: RecordedRequest): Reply => {
       const status = statusFor.get(request.sourceId) ?? loopback.defaultStatus
-      return status === 200 ? toolAnswer(validInput, { model, usage: { ...USAGE } }) : errorFor(status)
+      if (status !== 200) return errorFor(status)
+      return toolAnswer(validInput, { model, usage: cache !== undefined ? cache.usage(request, loopback.delayMs) : { ...USAGE } })
     }
     // -------------------------------------------------------------------------------------------
     // Message Batches: create, list (newest first, `after_id`/`limit` paging), retrieve, cancel,
@@ -379,6 +529,14 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
       ...batchDefaults,
       ["messages", modelReply],
       ["invoke", modelReply],
+      ["models", (request) => {
+        const id = decodeURIComponent(request.path.split("?")[0]!.split("/").pop() ?? "")
+        return unknownModels.has(id)
+          ? unknownModelAnswer(id)
+          : { status: 200, body: { type: "model", id, display_name: id, created_at: "2026-01-01T00:00:00Z" } }
+      }],
+      // A rough count (3.5 characters a token) of the whole request: tools, system and messages.
+      ["count_tokens", (request) => ({ status: 200, body: { input_tokens: Math.ceil(request.rawBody.length / 3.5) } })],
       ["token", () => ({ status: 200, body: { access_token: `token-${++tokens}`, token_type: "bearer", expires_in: 7199 } })],
       ["deployments", () => ({
         status: 200,
@@ -424,10 +582,14 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
         }
         if (request.headers["x-api-key"] !== undefined) keys.add(request.headers["x-api-key"])
         const fallback = defaults.get(route)!
-        const reply = queues.get(route)?.shift() ?? (typeof fallback === "function" ? fallback(request) : fallback)
+        const gate = MODEL_ROUTES.has(route) ? bucket?.take() : undefined
+        const asked = typeof request.body?.model === "string" ? request.body.model as string : undefined
+        const reply = gate?.reject ??
+          (route === "messages" && asked !== undefined && unknownModels.has(asked) ? unknownModelAnswer(asked) : undefined) ??
+          withHeaders(queues.get(route)?.shift() ?? (typeof fallback === "function" ? fallback(request) : fallback), gate?.headers ?? {})
         if ("hang" in reply) return
         const answer = () => answerLater(res, reply, request, requestId)
-        if (paused) held.push(answer)
+        if (paused && !STARTUP_ROUTES.has(route)) held.push(answer)
         else answer()
       })
     })
@@ -463,8 +625,10 @@ export const startLoopbackClaude = (options: LoopbackClaudeOptions = {}): Promis
             for (const t of timers) clearTimeout(t)
             server.closeAllConnections()
             server.close(() => done())
-          })
-        ,
+          }),
+        unknownModels,
+        limited: () => bucket?.stats() ?? { rejected: 0, arrivals: [], accepted: [], drainedAt: undefined },
+        cacheWrites: () => cache?.writes() ?? 0,
         batches
       }
       resolve(loopback)

@@ -1,15 +1,16 @@
-import { Effect, Layer, Predicate, Redacted } from "effect"
+import { Effect, type Exit, Layer, Predicate, Redacted } from "effect"
 import { type AnalyzerError, ConfigError } from "../../domain/Errors.ts"
 import type { Conversation } from "../../domain/Source.ts"
 import { isHttpUrl } from "../../domain/Text.ts"
 import { type HttpAnswer, httpRequest, loadServiceKey, makeTokenSource, type ServiceKey, type TokenSource } from "./AiCoreAuth.ts"
 import { Analyzer } from "../../services/Analyzer.ts"
-import { type ClassifyContext, classifyStatus } from "./Errors.ts"
+import { type ClassifyContext, classifyStatus, retryAfterMs } from "./Errors.ts"
 import { estimateRunUsage } from "./Estimate.ts"
-import { buildRubricPrompt, cacheFloorFor, prefixTokens } from "./Prompt.ts"
+import { buildRubricPrompt, prefixTokens } from "./Prompt.ts"
 import { buildMessagesBody, kpiTool, type RequestOptions, toBedrockBody } from "./Request.ts"
 import { decodeAnalysis } from "./Response.ts"
-import { RateLimiter } from "./RateLimiter.ts"
+import { type Feedback, RateLimiter } from "./RateLimiter.ts"
+import { checkCachePrefix, warnIfUnpriced } from "./StartupChecks.ts"
 import { Settings } from "../../services/Settings.ts"
 
 const PROVIDER = "SAP AI Core"
@@ -43,21 +44,29 @@ export const parseDeployments = (body: unknown, aiApiUrl: string): Array<Deploym
   })
 }
 
+/** The deployments query SAP's own SDK makes: running foundation models only. */
+export const DEPLOYMENTS_QUERY = "scenarioId=foundation-models&status=RUNNING"
+
+const trimUrl = (url: string): string => url.replace(/\/+$/, "")
+
 /**
- * Finds the RUNNING deployment of `model` in the resource group. None → a `ConfigError` that
- * names the model and lists the deployments that were found, so the fix is obvious.
+ * Finds the RUNNING deployment of `model` in the resource group, or checks that the configured
+ * `deployment_url` is one. None → a `ConfigError` (exit 2) that names the model and lists the
+ * deployments that were found, so the fix is obvious (a retired model's deployment is stopped
+ * and deleted by SAP, so it shows up here).
  */
 const discoverDeployment = (
   key: ServiceKey,
   tokens: TokenSource,
   resourceGroup: string,
   model: string,
+  configuredUrl: string | undefined,
   timeoutMs: number,
   ctx: ClassifyContext
 ): Effect.Effect<string, AnalyzerError | ConfigError> =>
   Effect.gen(function*() {
     const token = yield* tokens.get
-    const answer = yield* httpRequest(`${key.aiApiUrl}/v2/lm/deployments`, {
+    const answer = yield* httpRequest(`${key.aiApiUrl}/v2/lm/deployments?${DEPLOYMENTS_QUERY}`, {
       method: "GET",
       headers: { authorization: `Bearer ${Redacted.value(token)}`, "ai-resource-group": resourceGroup, accept: "application/json" }
     }, timeoutMs, { ...ctx, secrets: [...ctx.secrets, Redacted.value(token)] })
@@ -65,8 +74,19 @@ const discoverDeployment = (
       return yield* classifyStatus(answer.status, answer.headers, answer.body, { ...ctx, secrets: [...ctx.secrets, Redacted.value(token)] })
     }
     const deployments = parseDeployments(answer.body, key.aiApiUrl)
-    const running = deployments.find((d) => d.status === "RUNNING" && d.model === model)
-    if (running !== undefined) return running.url
+    const running = deployments.filter((d) => d.status === "RUNNING" && d.model === model)
+    if (configuredUrl !== undefined) {
+      const pinned = running.find((d) => trimUrl(d.url) === trimUrl(configuredUrl) || trimUrl(configuredUrl).endsWith(`/deployments/${d.id}`))
+      if (pinned !== undefined) return configuredUrl
+      const there = deployments.find((d) => trimUrl(configuredUrl).endsWith(`/deployments/${d.id}`))
+      return yield* new ConfigError({
+        setting: "llm.aicore.deployment_url",
+        message: `llm.aicore.deployment_url (AICORE_DEPLOYMENT_URL) ${configuredUrl} is not a RUNNING deployment of model ${model} in resource group ${resourceGroup}` +
+          (there !== undefined ? ` (it serves ${there.model ?? "no model"}, ${there.status})` : "") +
+          ". Fix llm.aicore.model (AICORE_MODEL) or the URL, or unset the URL to look the deployment up by model."
+      })
+    }
+    if (running[0] !== undefined) return running[0].url
     const found = [...new Set(deployments.map((d) => `${d.model ?? `(no model, ${d.id})`} ${d.status}`))]
     return yield* new ConfigError({
       setting: "llm.aicore.model",
@@ -75,6 +95,20 @@ const discoverDeployment = (
         ". Set llm.aicore.model (AICORE_MODEL) to one of them, or llm.aicore.deployment_url (AICORE_DEPLOYMENT_URL)."
     })
   })
+
+/** What an invoke answer tells the throughput controller (AI Core may send no rate-limit headers: then 429s alone). */
+const feedbackOf = (exit: Exit.Exit<HttpAnswer, AnalyzerError>): Feedback => {
+  if (exit._tag === "Failure") return { status: undefined }
+  const { body, headers, status } = exit.value
+  const usage = obj(obj(body).usage)
+  const n = (v: unknown) => (typeof v === "number" ? v : 0)
+  return {
+    status,
+    headers,
+    retryAfterMs: retryAfterMs(headers),
+    ...(status === 200 ? { inputTokens: n(usage.input_tokens) + n(usage.cache_creation_input_tokens), outputTokens: n(usage.output_tokens) } : {})
+  }
+}
 
 /**
  * Claude through SAP AI Core's Bedrock-style `invoke` endpoint.
@@ -110,21 +144,20 @@ export class AiCoreAnalyzer {
           message: `llm.aicore.deployment_url (AICORE_DEPLOYMENT_URL): expected an http(s) URL, got ${JSON.stringify(configuredUrl)}`
         })
       }
-      const deploymentUrl = (configuredUrl ??
-        (yield* discoverDeployment(key, tokens, resourceGroup, model, timeoutMs, ctx))).replace(/\/+$/, "")
+      const deploymentUrl = trimUrl(yield* discoverDeployment(key, tokens, resourceGroup, model, configuredUrl, timeoutMs, ctx))
       const invokeUrl = `${deploymentUrl}/invoke`
       const request: RequestOptions = { rationales: settings.llmOptions.rationales, showUpstreamLabels: settings.llmOptions.showUpstreamLabels }
       const system = buildRubricPrompt(settings.agent.rubric, request)
       const prefix = prefixTokens([kpiTool(request)], system)
       yield* Effect.logInfo(
-        `analyzer: SAP AI Core, model ${model}, ${deploymentUrl}, resource group ${resourceGroup}, cached prefix (tool + rubric) ~${prefix} tokens, rationales ${request.rationales ? "on" : "off"}`
+        `analyzer: SAP AI Core, model ${model}, ${deploymentUrl}, resource group ${resourceGroup}, rationales ${request.rationales ? "on" : "off"}`
       )
-      if (prefix < cacheFloorFor(model)) {
-        yield* Effect.logWarning(`analyzer: the cached prefix (~${prefix} tokens) is below ${model}'s cache floor of ${cacheFloorFor(model)}; it may not be cached`)
-      }
+      // AI Core has no token-counting endpoint: the estimate.
+      yield* checkCachePrefix(model, prefix, false, settings.llmOptions.cacheFloors)
+      yield* warnIfUnpriced(model, settings.llmOptions.prices)
 
       const invoke = (token: Redacted.Redacted<string>, body: string): Effect.Effect<HttpAnswer, AnalyzerError> =>
-        limiter.take.pipe(Effect.andThen(httpRequest(invokeUrl, {
+        limiter.withPermit(httpRequest(invokeUrl, {
           method: "POST",
           headers: {
             authorization: `Bearer ${Redacted.value(token)}`,
@@ -133,7 +166,7 @@ export class AiCoreAnalyzer {
             accept: "application/json"
           },
           body
-        }, timeoutMs, ctx)))
+        }, timeoutMs, ctx), feedbackOf)
 
       const analyze = Effect.fn("AiCoreAnalyzer.analyze")(function*(conversation: Conversation) {
         const body = JSON.stringify(toBedrockBody(buildMessagesBody({ model, maxTokens, system, conversation, request })))

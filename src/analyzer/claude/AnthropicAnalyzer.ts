@@ -1,15 +1,16 @@
-import Anthropic from "@anthropic-ai/sdk"
-import { Config, Effect, Layer, Option, Redacted } from "effect"
+import Anthropic, { APIError } from "@anthropic-ai/sdk"
+import { Cause, Config, Effect, type Exit, Layer, Option, Redacted } from "effect"
 import { AnalyzerError, ConfigError } from "../../domain/Errors.ts"
 import type { Conversation } from "../../domain/Source.ts"
 import { isHttpUrl } from "../../domain/Text.ts"
 import { Analyzer } from "../../services/Analyzer.ts"
-import { classifySdkError } from "./Errors.ts"
+import { classifySdkError, retryAfterMs } from "./Errors.ts"
 import { estimateRunUsage } from "./Estimate.ts"
-import { buildRubricPrompt, cacheFloorFor, prefixTokens } from "./Prompt.ts"
+import { buildRubricPrompt, prefixTokens } from "./Prompt.ts"
 import { buildMessagesBody, DEFAULT_ANTHROPIC_MODEL, kpiTool, type RequestOptions } from "./Request.ts"
 import { decodeAnalysis } from "./Response.ts"
-import { RateLimiter } from "./RateLimiter.ts"
+import { type Feedback, RateLimiter } from "./RateLimiter.ts"
+import { checkCachePrefix, warnIfUnpriced } from "./StartupChecks.ts"
 import { Settings } from "../../services/Settings.ts"
 
 export const DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
@@ -52,6 +53,37 @@ export const readBaseUrl = Effect.gen(function*() {
   return value
 })
 
+/** What a failed request tells the throughput controller: its status, headers and `retry-after`. */
+const feedbackOfFailure = (exit: Exit.Exit<unknown, { readonly error: AnalyzerError; readonly headers: Headers | undefined }>): Feedback => {
+  if (exit._tag === "Success") return { status: undefined }
+  const failure = Cause.findErrorOption(exit.cause)
+  if (failure._tag === "None") return { status: undefined }
+  return { status: failure.value.error.status, headers: failure.value.headers, retryAfterMs: retryAfterMs(failure.value.headers) }
+}
+
+/**
+ * The model must exist before the first record is read: `models.retrieve` answers 404 for a
+ * mistyped or retired id, which is a configuration error (exit 2), not a batch of dead letters.
+ * Refused credentials fail here too; any other failure (the endpoint unreachable through a
+ * gateway) is only logged, and the first request will tell.
+ */
+const checkModel = (client: Anthropic, model: string, ctx: { provider: string; secrets: Array<string> }) =>
+  Effect.tryPromise({ try: (signal) => client.models.retrieve(model, {}, { signal }), catch: (e) => classifySdkError(e, ctx) }).pipe(
+    Effect.asVoid,
+    Effect.catch((e): Effect.Effect<void, AnalyzerError | ConfigError> =>
+      e.reason === "NotFound"
+        ? Effect.fail(
+          new ConfigError({
+            setting: "llm.model",
+            message: `unknown model ${model}: ${e.message}. Set --model / CPA_MODEL / llm.model to a current Claude model id (e.g. claude-sonnet-4-6).`
+          })
+        )
+        : e.severity === "fatal"
+        ? Effect.fail(e)
+        : Effect.logWarning(`analyzer: could not check model ${model} (${e.message}); going on`)
+    )
+  )
+
 /**
  * Claude through the Anthropic API, with `@anthropic-ai/sdk`. The SDK does not retry
  * (`maxRetries: 0`) and times out after `llm.timeout_seconds`: the batch owns the retry policy.
@@ -81,20 +113,39 @@ export class AnthropicAnalyzer {
       })
       const ctx = { provider: "Anthropic API", secrets: [Redacted.value(apiKey)] }
       yield* Effect.logInfo(
-        `analyzer: Claude direct, model ${model}, ${baseURL}, cached prefix (tool + rubric) ~${prefix} tokens, rationales ${request.rationales ? "on" : "off"}`
+        `analyzer: Claude direct, model ${model}, ${baseURL}, rationales ${request.rationales ? "on" : "off"}`
       )
-      if (prefix < cacheFloorFor(model)) {
-        yield* Effect.logWarning(`analyzer: the cached prefix (~${prefix} tokens) is below ${model}'s cache floor of ${cacheFloorFor(model)}; it may not be cached`)
-      }
+      yield* checkModel(client, model, ctx)
+      const tools = [kpiTool(request)]
+      // The real prefix where the API can count it; the estimate where it cannot.
+      const counted = yield* Effect.tryPromise(() =>
+        client.messages.countTokens({ model, system: [{ type: "text", text: system }], tools, messages: [{ role: "user", content: "." }] })
+      ).pipe(
+        Effect.map((c) => c.input_tokens),
+        Effect.tapError((e) => Effect.logDebug(`analyzer: token counting failed (${String(e)}); using the estimate`)),
+        Effect.option
+      )
+      yield* checkCachePrefix(model, counted._tag === "Some" ? counted.value : prefix, counted._tag === "Some", settings.llmOptions.cacheFloors)
+      yield* warnIfUnpriced(model, settings.llmOptions.prices)
 
       const analyze = Effect.fn("AnthropicAnalyzer.analyze")(function*(conversation: Conversation) {
         const body = buildMessagesBody({ model, maxTokens: settings.llmOptions.maxTokens, system, conversation, request })
-        yield* limiter.take
-        const raw = yield* Effect.tryPromise({
-          try: (signal) => client.messages.create(body, { signal }),
-          catch: (e) => classifySdkError(e, ctx)
-        })
-        return yield* decodeAnalysis(raw, model, request.rationales ? conversation : undefined)
+        const raw = yield* limiter.withPermit(
+          Effect.tryPromise({
+            try: (signal) => client.messages.create(body, { signal }).withResponse(),
+            catch: (e) => ({ error: classifySdkError(e, ctx), headers: e instanceof APIError ? e.headers : undefined })
+          }),
+          (exit): Feedback =>
+            exit._tag === "Success"
+              ? {
+                status: exit.value.response.status,
+                headers: exit.value.response.headers,
+                inputTokens: exit.value.data.usage.input_tokens + (exit.value.data.usage.cache_creation_input_tokens ?? 0),
+                outputTokens: exit.value.data.usage.output_tokens
+              }
+              : feedbackOfFailure(exit)
+        ).pipe(Effect.mapError((f) => f.error))
+        return yield* decodeAnalysis(raw.data, model, request.rationales ? conversation : undefined)
       })
 
       return Analyzer.of({

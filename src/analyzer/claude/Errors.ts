@@ -19,6 +19,12 @@ export const retryAfterMs = (headers: Headers | undefined, now: number = Date.no
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
+/** `x-should-retry: true|false`, the API's own word on whether a retry can help; absent: undefined. */
+export const shouldRetryOf = (headers: Headers | undefined): boolean | undefined => {
+  const value = headers?.get("x-should-retry")?.trim().toLowerCase()
+  return value === "true" ? true : value === "false" ? false : undefined
+}
+
 /** The provider's own words from an error body: Anthropic, Bedrock, AI Core and OAuth shapes. */
 export const providerMessage = (body: unknown): { readonly message: string | undefined; readonly type: string | undefined } => {
   if (typeof body === "string") return { message: body.trim() === "" ? undefined : body.trim(), type: undefined }
@@ -88,11 +94,14 @@ export const classifyStatus = (
   const wait = reason === "RateLimited" || reason === "Overloaded" || reason === "ServerError"
     ? retryAfterMs(headers, ctx.now)
     : undefined
+  const shouldRetry = shouldRetryOf(headers)
   return new AnalyzerError({
     reason,
     message: truncate(scrub(text, ctx.secrets), MAX_MESSAGE),
     status,
-    ...(wait !== undefined ? { retryAfterMs: wait } : {})
+    ...(type !== undefined ? { type } : {}),
+    ...(wait !== undefined ? { retryAfterMs: wait } : {}),
+    ...(shouldRetry !== undefined ? { shouldRetry } : {})
   })
 }
 

@@ -56,8 +56,8 @@ export const estimateOutputTokens = (options: Pick<RequestOptions, "rationales">
 
 /**
  * The usage of analyzing `conversations` one request each with `concurrency` in flight: the
- * first `concurrency` requests write the cached prefix (they start before any has written
- * it), the others read it; below the model's cache floor every request pays for it in full.
+ * first request goes alone on the cold cache and writes the cached prefix, the others read it;
+ * below the model's cache floor every request pays for it in full.
  */
 export const estimateRunUsage = (options: {
   readonly model: string
@@ -70,7 +70,8 @@ export const estimateRunUsage = (options: {
   const prefix = prefixTokens([kpiTool(options.request)], options.system)
   const conversationTokens = options.conversations.reduce((sum, c) => sum + estimateTokens(renderConversation(c, options.request)), 0)
   const cached = prefix >= cacheFloorFor(options.model)
-  const writers = cached ? Math.min(n, Math.max(1, options.concurrency)) : 0
+  // A cold cache lets one request go alone (RateLimiter), so one request writes the prefix.
+  const writers = cached ? Math.min(n, 1) : 0
   return {
     input_tokens: conversationTokens + (cached ? 0 : n * prefix),
     output_tokens: n * estimateOutputTokens(options.request),

@@ -31,9 +31,19 @@ export const CACHE_FLOORS: ReadonlyArray<{ readonly match: RegExp; readonly floo
   { match: /sonnet-4-5|4\.5-sonnet/, floor: 1024, models: "Sonnet 4.5" }
 ]
 
-/** The cache floor of a model id; unknown models get the largest floor (so a warning errs on the safe side). */
-export const cacheFloorFor = (model: string): number =>
-  CACHE_FLOORS.find((f) => f.match.test(model))?.floor ?? Math.max(...CACHE_FLOORS.map((f) => f.floor))
+/**
+ * The cache floor of a model id: `llm.cache_floors` (exact name, else the longest configured name
+ * it starts with), else this table; unknown models get the largest floor (so a warning errs on
+ * the safe side).
+ */
+export const cacheFloorFor = (model: string, configured: Readonly<Record<string, number>> = {}): number => {
+  let best: string | undefined
+  for (const name of Object.keys(configured)) {
+    if (model.startsWith(name) && (best === undefined || name.length > best.length)) best = name
+  }
+  if (best !== undefined) return configured[best]!
+  return CACHE_FLOORS.find((f) => f.match.test(model))?.floor ?? Math.max(...CACHE_FLOORS.map((f) => f.floor))
+}
 
 /** The largest floor of any listed model: the prefix is built to reach it. */
 export const CACHE_FLOOR_TOKENS = Math.max(...CACHE_FLOORS.map((f) => f.floor))

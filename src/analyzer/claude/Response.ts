@@ -1,5 +1,5 @@
 import { Effect, Schema, SchemaIssue } from "effect"
-import { ModelOutputInvalid } from "../../domain/Errors.ts"
+import { AnalyzerError, ModelOutputInvalid } from "../../domain/Errors.ts"
 import { type Category, KpiScores, type Usage } from "../../domain/Kpi.ts"
 import { checkRationale, type ProposedEvidence, type ProposedRationale } from "../../domain/Rationale.ts"
 import type { Conversation } from "../../domain/Source.ts"
@@ -90,7 +90,7 @@ export const decodeAnalysis = (
   configuredModel: string,
   /** With a conversation, the tool input's rationale is required and its evidence checked against it. */
   rationaleOf?: Conversation
-): Effect.Effect<Analysis, ModelOutputInvalid> =>
+): Effect.Effect<Analysis, ModelOutputInvalid | AnalyzerError> =>
   Effect.gen(function*() {
     const response = yield* Schema.decodeUnknownEffect(MessagesResponse)(raw).pipe(
       Effect.mapError((e) => {
@@ -98,12 +98,21 @@ export const decodeAnalysis = (
         return new ModelOutputInvalid({ field: `response.${field}`, message: `the answer is not a Messages response: ${message}` })
       })
     )
+    // Both repeat on a retry of the same request: a dead letter with its own reason, at once.
+    if (response.stop_reason === "max_tokens") {
+      return yield* new AnalyzerError({
+        reason: "MaxTokens",
+        message: "the answer stopped at max_tokens before the scores were complete: raise llm.max_tokens (or set llm.rationales: false)"
+      })
+    }
+    if (response.stop_reason === "refusal") {
+      return yield* new AnalyzerError({ reason: "Refusal", message: "the model declined to score this conversation (stop_reason refusal)" })
+    }
     const block = response.content.find((b) => isToolUse(b) && b.name === TOOL_NAME)
     if (block === undefined || !isToolUse(block)) {
-      const hint = response.stop_reason === "max_tokens" ? " (stopped at max_tokens: raise llm.max_tokens)" : ""
       return yield* new ModelOutputInvalid({
         field: "tool_use",
-        message: `the answer has no ${TOOL_NAME} tool call; stop_reason ${response.stop_reason ?? "missing"}${hint}`
+        message: `the answer has no ${TOOL_NAME} tool call; stop_reason ${response.stop_reason ?? "missing"}`
       })
     }
     const scores = yield* Schema.decodeUnknownEffect(KpiScores)(block.input).pipe(
