@@ -54,6 +54,8 @@ export interface DeadLetterFilter {
   /** Only source ids greater than this one (ObjectId hex strings order like the ids). */
   readonly afterId?: string | undefined
   readonly limit?: number | undefined
+  /** Oldest failure first (default: latest first). */
+  readonly oldestFirst?: boolean | undefined
 }
 
 /** Folds a new failure into an existing dead letter (or starts one). Shared by both stores. */
