@@ -171,16 +171,17 @@ export const buildReport = Effect.fn("buildReport")(function*(options: ReportOpt
   const settings = yield* Settings
   const now = new Date(yield* Clock.currentTimeMillis)
 
+  // Each lookup is an index read on MongoDB (a scan on FerretDB): only when a default needs it.
   const latest = options.modelUsed === undefined ? (yield* storeOp(store.recentResults(1)))[0] : undefined
   const model = options.modelUsed ?? latest?.analysis_metadata.model_used
-  const newest = yield* storeOp(store.latestConversationTime(model))
+  const newest = options.since === undefined || options.until === undefined ? yield* storeOp(store.latestConversationTime(model)) : undefined
   const window = resolveWindow({ since: options.since, until: options.until }, newest === undefined ? now : new Date(newest))
 
   const fold: FoldResult = yield* storeOp(scan({ ...options, model }, window))
 
   const state = yield* storeOp(jobs.load(settings.jobName))
-  const [counts, sourcesInWindow, openByTag, oldestOpen] = yield* Effect.all([
-    storeOp(store.counts(state?.last_processed_object_id ?? null)),
+  const [backlog, sourcesInWindow, openByTag, oldestOpen] = yield* Effect.all([
+    storeOp(store.countBacklog(state?.last_processed_object_id ?? null)),
     storeOp(store.countSourcesCreated(window.since, window.until)),
     storeOp(store.countDeadLetters("open")),
     storeOp(store.listDeadLetters({ status: "open", oldestFirst: true, limit: options.top }))
@@ -210,8 +211,8 @@ export const buildReport = Effect.fn("buildReport")(function*(options: ReportOpt
       analyzed_all_models: models.reduce((n, m) => n + m.results, 0),
       first_conversation: fold.first ?? null,
       last_conversation: fold.last ?? null,
-      backlog: counts.backlog,
-      open_dead_letters: counts.openDeadLetters,
+      backlog,
+      open_dead_letters: openByTag.reduce((n, t) => n + t.count, 0),
       open_dead_letters_by_tag: openByTag,
       models,
       agent_handles_from_sources: fold.handlesFromSources

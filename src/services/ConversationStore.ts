@@ -59,6 +59,8 @@ export class ConversationStore extends Context.Service<ConversationStore, {
   readonly scanResults: (window: ResultWindow) => Stream.Stream<ResultRow, StoreError>
   /** The newest `source_timestamp` among the results (of one model when given); undefined when there are none. */
   readonly latestConversationTime: (modelUsed: string | undefined) => Effect.Effect<string | undefined, StoreError>
+  /** Source documents after the checkpoint (all when null): `counts(after).backlog` without the other counts. */
+  readonly countBacklog: (after: string | null) => Effect.Effect<number, StoreError>
   /** Source documents whose ObjectId `_id` was created in `[since, until)`. */
   readonly countSourcesCreated: (since: Date, until: Date) => Effect.Effect<number, StoreError>
   /** Fails when the store cannot be reached. */

@@ -318,6 +318,10 @@ export const storeContract = (subject: StoreUnderTest): void => {
       assert.strictEqual((yield* store.counts(oid(0))).backlog, 5)
       assert.strictEqual((yield* store.counts(oid(5))).backlog, 0)
       assert.strictEqual((yield* store.counts(oid(9))).backlog, 0)
+      for (const after of [null, oid(0), oid(2), oid(5), oid(9)]) {
+        assert.strictEqual(yield* store.countBacklog(after), (yield* store.counts(after)).backlog)
+      }
+      assert.strictEqual((yield* Effect.flip(store.countBacklog("nope"))).reason, "Invalid")
     }))
 
     test("recentResults: newest processed first, ties by source id descending, at most limit", Effect.gen(function*() {

@@ -135,6 +135,12 @@ export const makeMemoryConversationStore = (state: MemoryStoreState): Conversati
         }
         return latest
       }),
+    countBacklog: (after) =>
+      Effect.suspend(() =>
+        after !== null && !OBJECT_ID_PATTERN.test(after)
+          ? Effect.fail(new StoreError({ reason: "Invalid", operation: "ConversationStore.countBacklog", message: `checkpoint ${JSON.stringify(after)} is not an ObjectId` }))
+          : Effect.succeed(state.sources.length - firstAfter(state.sources, after))
+      ),
     countSourcesCreated: (since, until) =>
       Effect.sync(() =>
         state.sources.filter((r) => {

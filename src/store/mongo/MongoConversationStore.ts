@@ -339,6 +339,12 @@ export class MongoConversationStore {
             Effect.withSpan("ConversationStore.latestConversationTime")
           )
 
+      const countBacklog = (after: string | null): Effect.Effect<number, StoreError> => {
+        const operation = "ConversationStore.countBacklog"
+        if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Effect.fail(invalidId(operation, after))
+        return mongo.use(operation, () => sources.countDocuments(afterFilter(after))).pipe(Effect.withSpan(operation))
+      }
+
       const countSourcesCreated = (since: Date, until: Date): Effect.Effect<number, StoreError> =>
         mongo.use("ConversationStore.countSourcesCreated", () =>
           sources.countDocuments({ _id: { $gte: idFromTime(since), $lt: idFromTime(until) } })).pipe(
@@ -362,6 +368,7 @@ export class MongoConversationStore {
         recentResults,
         scanResults,
         latestConversationTime,
+        countBacklog,
         countSourcesCreated,
         ping
       })
