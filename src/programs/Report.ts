@@ -101,8 +101,11 @@ export const parseReportInput = (input: ReportInput): Result.Result<ReportOption
   })
 }
 
-/** Rows read together, so results stored before 4.3.0 get their agent handles in one query per chunk. */
-const CHUNK = 500
+/**
+ * Rows folded together, so results stored before 4.3.0 get their agent handles in one query per
+ * chunk; small enough that a chunk dies young (see the store's batch size).
+ */
+const CHUNK = 200
 
 /** Agent handle and the customer's last message of each source document (undecodable ones left out). */
 const readSources = (ids: ReadonlyArray<string>) =>
@@ -129,7 +132,9 @@ const scan = (options: ReportOptions & { readonly model: string | undefined }, w
   Effect.gen(function*() {
     const store = yield* ConversationStore
     const fold = makeReportFold({ ...options, ...window })
-    yield* store.scanResults({ since: window.since.toISOString().replace(".000Z", "Z"), until: window.until.toISOString().replace(".000Z", "Z") }).pipe(
+    // the stored `source_timestamp`s are ISO times to the second: compared as strings
+    const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z")
+    yield* store.scanResults({ since: iso(window.since), until: iso(window.until) }).pipe(
       Stream.grouped(CHUNK),
       Stream.mapEffect((rows) => {
         const missing = rows.filter(fold.needsHandle).map((r) => r.source_object_id)

@@ -1,4 +1,4 @@
-import { NO_VALUE, type Report } from "../domain/Report.ts"
+import type { Report } from "../domain/Report.ts"
 import { KPI_METRICS } from "../domain/ReportStats.ts"
 
 export const CSV_COLUMNS = [
@@ -44,7 +44,7 @@ export const formatReportCsv = (report: Report): string => {
     for (const m of KPI_METRICS) {
       const v = c.kpis[m.name]!
       const model = query.dimension === "model" ? c.group : query.model_used
-      rows.push([c.period, p?.start ?? null, p?.end ?? null, query.dimension, c.group === NO_VALUE ? NO_VALUE : c.group, model, m.category, m.name, c.n, v.mean, v.std_error])
+      rows.push([c.period, p?.start ?? null, p?.end ?? null, query.dimension, c.group, model, m.category, m.name, c.n, v.mean, v.std_error])
     }
   }
   return rows.map((r) => r.map(field).join(",")).join("\r\n") + "\r\n"

@@ -121,7 +121,7 @@ const I = {
   empathy: metricIndex("empathy_score")
 }
 
-/** The first agent handle of a result, when it has the field (4.3.0 on). */
+/** The first agent handle of a result (4.3.0 on; none when no agent wrote in the conversation). */
 export const storedAgent = (row: ResultRow): string | undefined => row.conversation_summary.agent_ids?.[0]
 
 export const makeReportFold = (options: FoldOptions) => {
@@ -178,7 +178,7 @@ export const makeReportFold = (options: FoldOptions) => {
     slots,
     /** A row that needs its agent handle from its source document (a result stored before 4.3.0). */
     needsHandle: (row: ResultRow): boolean =>
-      options.dimension === "agent" && row.analysis_metadata.model_used === options.model && storedAgent(row) === undefined,
+      options.dimension === "agent" && row.analysis_metadata.model_used === options.model && row.conversation_summary.agent_ids === undefined,
 
     /** Adds one row; `handle` is its agent handle read from the source when the result lacks it. */
     add: (row: ResultRow, handle?: string | undefined): void => {
@@ -203,7 +203,7 @@ export const makeReportFold = (options: FoldOptions) => {
       addToHistograms(histograms, values)
       if (first === undefined || row.source_timestamp < first) first = row.source_timestamp
       if (last === undefined || row.source_timestamp > last) last = row.source_timestamp
-      if (storedAgent(row) === undefined && handle !== undefined) handlesFromSources++
+      if (row.conversation_summary.agent_ids === undefined && handle !== undefined) handlesFromSources++
       if (options.dimension !== "model") addToGroup(groupOf(row, handle), slot, values)
 
       const candidate: ReviewCandidate = {

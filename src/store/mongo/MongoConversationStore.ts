@@ -323,10 +323,13 @@ export class MongoConversationStore {
           )
       }
 
+      // Server batches of 200 rows: with 1,000 the report's peak RSS over 100,000 results was
+      // 1.4–1.5× that over 1,000 (each reply's buffer and its rows outlive young-generation
+      // collections); with 200 it stays at the 1,000-result figure (bench/README.md, report).
       const scanResults = (window: ResultWindow): Stream.Stream<ResultRow, StoreError> =>
         cursorStream(
           "ConversationStore.scanResults",
-          () => results.find({ source_timestamp: { $gte: window.since, $lt: window.until } }, { projection: ROW_PROJECTION, batchSize: 1000 }),
+          () => results.find({ source_timestamp: { $gte: window.since, $lt: window.until } }, { projection: ROW_PROJECTION, batchSize: 200 }),
           (doc) => doc
         ).pipe(Stream.mapEffect(decodeRow), Stream.withSpan("ConversationStore.scanResults"))
 
