@@ -54,7 +54,7 @@ interface CliRun {
  * Runs the CLI as a child and returns its exit code and peak RSS: from `/usr/bin/time -v` when
  * present, else from the child's VmHWM read while it runs.
  */
-const runCli = (args: ReadonlyArray<string>): Promise<CliRun> =>
+export const runCli = (args: ReadonlyArray<string>): Promise<CliRun> =>
   new Promise((resolve, reject) => {
     const useTime = fs.existsSync(TIME)
     const node = process.execPath
