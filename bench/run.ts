@@ -14,9 +14,10 @@ import { batchModeRss, type BatchModeRun } from "./batchMode.ts"
 import { type MemoryOverhead, type MongoOverhead, runMemoryOverhead, runMongoOverhead } from "./overhead.ts"
 import { runScaling, type ScalingRow } from "./scaling.ts"
 import { type LoopbackRun, runAgainstLoopback } from "./throughput.ts"
+import { type ReportRun, reportRuns } from "./report.ts"
 import { findPid, log, machineInfo, REPO_ROOT, round, table } from "./support.ts"
 
-const SECTIONS = ["scaling", "overhead", "mongo", "memory", "llm", "batch", "throughput"] as const
+const SECTIONS = ["scaling", "overhead", "mongo", "memory", "llm", "batch", "throughput", "report"] as const
 type Section = typeof SECTIONS[number]
 
 const argv = process.argv.slice(2)
@@ -45,7 +46,8 @@ const sizes = smoke
     overhead: { records: envInt("BENCH_MEMORY_RECORDS", 2_000), batchSize: 1000, concurrency: 8 },
     mongo: { records: envInt("BENCH_MONGO_RECORDS", 300), upsertLoopRecords: envInt("BENCH_UPSERT_RECORDS", 100), batchSize: 1000, concurrency: 8 },
     rss: { small: envInt("BENCH_RSS_SMALL", 100), large: envInt("BENCH_RSS_LARGE", 500), backlog: envInt("BENCH_RSS_BACKLOG", 0), backlogBatches: 1 },
-    batch: { small: envInt("BENCH_BATCH_SMALL", 200), large: envInt("BENCH_BATCH_LARGE", 2_000) }
+    batch: { small: envInt("BENCH_BATCH_SMALL", 200), large: envInt("BENCH_BATCH_LARGE", 2_000) },
+    report: { small: envInt("BENCH_REPORT_SMALL", 1_000), large: envInt("BENCH_REPORT_LARGE", 10_000) }
   }
   : {
     scaling: { records: envInt("BENCH_SCALING_RECORDS", 500), analyzerMs: 200, concurrencies: [1, 4, 16, 64] },
@@ -56,7 +58,8 @@ const sizes = smoke
     // (see BENCHMARKS.md): these sizes keep the full run near a quarter of an hour on 2 cores.
     mongo: { records: envInt("BENCH_MONGO_RECORDS", 5_000), upsertLoopRecords: envInt("BENCH_UPSERT_RECORDS", 1_000), batchSize: 1000, concurrency: 8 },
     rss: { small: envInt("BENCH_RSS_SMALL", 1_000), large: envInt("BENCH_RSS_LARGE", 10_000), backlog: envInt("BENCH_RSS_BACKLOG", 100_000), backlogBatches: 3 },
-    batch: { small: envInt("BENCH_BATCH_SMALL", 10_000), large: envInt("BENCH_BATCH_LARGE", 100_000) }
+    batch: { small: envInt("BENCH_BATCH_SMALL", 10_000), large: envInt("BENCH_BATCH_LARGE", 100_000) },
+    report: { small: envInt("BENCH_REPORT_SMALL", 1_000), large: envInt("BENCH_REPORT_LARGE", 100_000) }
   }
 
 const BATCH = 1000
@@ -284,6 +287,48 @@ const main = async () => {
         ),
         `measured with ${runs[0]?.how}`,
         ...runs.flatMap((r) => (r.error !== undefined ? [`backlog ${r.backlog}: ${r.error}`] : [])),
+        ""
+      )
+    }
+
+    if (only.has("report")) {
+      server ??= await mongoServer()
+      const runs: Array<ReportRun> = []
+      const find = (results: number, variant: ReportRun["variant"]) => runs.find((r) => r.results === results && r.variant === variant)
+      const perTenK = (r: ReportRun | undefined) => (r === undefined ? undefined : round((r.wall_seconds * 10_000) / r.results, 2))
+      const summary = () => {
+        const small = find(sizes.report.small, "default")
+        const large = find(sizes.report.large, "default")
+        results.report = {
+          seconds_per_10k: perTenK(large),
+          scan_seconds_per_10k: perTenK(find(sizes.report.large, "explicit")),
+          rss_small_mb: small?.peak_rss_mb,
+          rss_large_mb: large?.peak_rss_mb,
+          rss_ratio: small?.peak_rss_mb !== undefined && large?.peak_rss_mb !== undefined ? round(large.peak_rss_mb / small.peak_rss_mb, 3) : undefined,
+          rss_ratio_limit: 1.3,
+          small_results: sizes.report.small,
+          large_results: sizes.report.large,
+          server: server!.kind,
+          how: runs[0]?.how,
+          runs
+        }
+        save()
+      }
+      runs.push(...await reportRuns({ uri: server.uri, results: sizes.report.small, variants: ["default"], socketTimeoutMs: 1_800_000 }))
+      summary()
+      runs.push(...await reportRuns({ uri: server.uri, results: sizes.report.large, variants: ["default", "explicit"], socketTimeoutMs: 1_800_000 }))
+      summary()
+      const r = results.report as { seconds_per_10k?: number; scan_seconds_per_10k?: number; rss_ratio?: number }
+      report.push(
+        "Report: cpa report --format json --out FILE, a child process over stored results (default: as is; explicit: --since --until --model-used)",
+        table(
+          ["results", "variant", "seed s", "report s", "s per 10k", "peak RSS MB", "exit"],
+          runs.map((x) => [x.results, x.variant, x.seed_seconds, x.wall_seconds, perTenK(x) ?? "", x.peak_rss_mb ?? "n/a", x.exit_code ?? "signal"])
+        ),
+        `${r.seconds_per_10k} s per 10,000 results as is, ${r.scan_seconds_per_10k} s with the window and model given; peak RSS ${
+          sizes.report.large.toLocaleString("en-US")
+        } vs ${sizes.report.small.toLocaleString("en-US")} results: ${r.rss_ratio} (limit 1.3); measured with ${runs[0]?.how}`,
+        ...runs.flatMap((x) => (x.error !== undefined ? [`${x.results} results (${x.variant}): ${x.error}`] : [])),
         ""
       )
     }

@@ -15,6 +15,11 @@ import { runPeriodic } from "./programs/Periodic.ts"
 import { runBatchMode } from "./programs/BatchMode.ts"
 import { cancelBatch, listBatches, showBatch } from "./programs/Batches.ts"
 import { formatBatchResults } from "./programs/Reports.ts"
+import { buildReport, DEFAULT_REPORT_OPTIONS, parseReportInput, renderReport } from "./programs/Report.ts"
+import { formatReportSummary } from "./programs/ReportText.ts"
+import { checkReportFile, writeReportFile } from "./report/ReportFile.ts"
+import { DIMENSIONS, FORMATS } from "./domain/Report.ts"
+import { PERIODS } from "./domain/ReportStats.ts"
 import { resetState, showStats } from "./programs/Stats.ts"
 import { Analyzer } from "./services/Analyzer.ts"
 import type { ConversationStore } from "./services/ConversationStore.ts"
@@ -57,7 +62,8 @@ const runFlags = {
   singleBatch: toggle("single-batch", "Run one batch, print BATCH RESULTS and exit"),
   resetState: toggle("reset-state", "Forget the checkpoint and statistics first: the next batch starts from the first record"),
   statsOnly: toggle("stats-only", "Print JOB STATISTICS and exit (writes nothing)"),
-  wait: toggle("wait", "With --single-batch or --reset-state: wait for a running instance to stop instead of exiting 3")
+  wait: toggle("wait", "With --single-batch or --reset-state: wait for a running instance to stop instead of exiting 3"),
+  reportOut: text("report-out", "After the run, print the report's summary and write the HTML report (cpa report's defaults) to FILE", "FILE")
 }
 
 const opt = (o: Option.Option<string>): string | undefined => Option.getOrUndefined(o)
@@ -112,6 +118,8 @@ const storeLayer = (settings: JobSettings, access: Access): Layer.Layer<Conversa
 const analyzerLayer = Layer.unwrap(Effect.promise(() => import("./analyzer/AnalyzerProvider.ts")).pipe(Effect.map((m) => m.analyzerLayer)))
 
 const batchProviderLayer = Layer.unwrap(Effect.promise(() => import("./analyzer/AnalyzerProvider.ts")).pipe(Effect.map((m) => m.batchProviderLayer)))
+/** ECharts is loaded only for an HTML report. */
+const reportHtmlLayer = Layer.unwrap(Effect.promise(() => import("./report/html/HtmlReport.ts")).pipe(Effect.map((m) => m.ReportHtmlLive)))
 
 const healthLayer = (port: number, host: string) =>
   Layer.unwrap(Effect.promise(() => import("./ops/HealthServer.ts")).pipe(Effect.map((m) => m.HealthServer.layer({ port, host }))))
@@ -234,10 +242,22 @@ const withJob = <A, E, R extends Settings | ConversationStore | JobStateStore | 
     )
   })
 
+/** `--report-out FILE`: the report's summary on stdout and its HTML page in FILE (how the demo ends). */
+const reportAfterRun = (file: string) =>
+  Effect.gen(function*() {
+    const report = yield* buildReport(DEFAULT_REPORT_OPTIONS)
+    const written = yield* writeReportFile(file, yield* renderReport(report, "html"))
+    yield* Console.log(`${formatReportSummary(report)}\n\nHTML report (trend, distributions, breakdown by agent, conversations to review): ${written}`)
+  }).pipe(Effect.provide(reportHtmlLayer))
+
+/** Bad `--out`/`--report-out`: one line, exit 2, before anything runs. */
+const checkOut = (flag: string, file: string | undefined) =>
+  file === undefined ? Effect.void : Effect.catch(checkReportFile(flag, file), (e) => failWith(2, e.message))
+
 export const cpa = Command.make("cpa", runFlags).pipe(
   Command.withSharedFlags(sharedFlags),
   Command.withHandler((input) =>
-    withJob(toFlagValues(input), {
+    checkOut("--report-out", opt(input.reportOut)).pipe(Effect.andThen(withJob(toFlagValues(input), {
       analyzer: (s) => !input.statsOnly && s.llmMode === "online",
       health: !input.statsOnly,
       access: input.statsOnly ? (input.resetState ? "write" : "read") : "run"
@@ -261,7 +281,9 @@ export const cpa = Command.make("cpa", runFlags).pipe(
       )
       // The in-memory store ends with the process: show what it holds before it goes.
       if (input.statsOnly || isMemory(settings)) yield* showStats()
-    }))
+      const reportOut = opt(input.reportOut)
+      if (reportOut !== undefined) yield* reportAfterRun(reportOut)
+    }))))
   ),
   Command.withDescription(
     "Conversation Performance Analysis: reads conversations from <db>.sentiment_analysis, scores each on 14 agent-performance KPIs with Claude (or the offline heuristic) and stores the results in agentic_analysis."
@@ -271,7 +293,8 @@ export const cpa = Command.make("cpa", runFlags).pipe(
     { command: "cpa --single-batch --log-level DEBUG", description: "One batch against MongoDB on localhost" },
     { command: "cpa --stats-only", description: "Show job statistics" },
     { command: "cpa --interval 5", description: "A batch every 5 minutes until stopped" },
-    { command: "cpa --reset-state --single-batch", description: "Start again from the first record" }
+    { command: "cpa --reset-state --single-batch", description: "Start again from the first record" },
+    { command: "cpa --mongo-uri memory --llm heuristic --report-out report.html", description: "The demo: analyze the samples, then the report" }
   ])
 )
 
@@ -395,7 +418,51 @@ const batchesCommand = Command.make("batches").pipe(
   Command.withSubcommands([batchesList, batchesShow, batchesCancel])
 )
 
-export const app = cpa.pipe(Command.withSubcommands([deadLetters, calibrateCommand, retestCommand, batchesCommand]))
+
+const report = Command.make("report", {
+  since: text("since", "First day of the window (YYYY-MM-DD, UTC, inclusive), by conversation time; default: 12 weeks before --until", "DAY"),
+  until: text("until", "Day after the window (exclusive); default: the Monday after the newest conversation's week", "DAY"),
+  period: Flag.String("period").pipe(Flag.withDescription(`Trend period: ${PERIODS.join(", ")} (weeks are ISO, from Monday) (default: week)`), Flag.withMetavar("PERIOD"), Flag.withDefault("week")),
+  by: Flag.String("by").pipe(Flag.withDescription(`Breakdown: ${DIMENSIONS.join(", ")} (default: agent)`), Flag.withMetavar("DIMENSION"), Flag.withDefault("agent")),
+  modelUsed: text("model-used", "The model_used the report covers (default: the latest analysis's); models are never averaged together", "NAME"),
+  format: Flag.String("format").pipe(Flag.withDescription(`Output: ${FORMATS.join(", ")} (default: text)`), Flag.withMetavar("FORMAT"), Flag.withDefault("text")),
+  out: text("out", "Write the report to FILE (whole, or not at all) instead of stdout", "FILE"),
+  top: Flag.Int("top").pipe(
+    Flag.withDescription("Conversations in each review list, and oldest open dead letters shown (0-1000) (default: 10)"),
+    Flag.withMetavar("N"),
+    Flag.withDefault(10)
+  )
+}, (input) =>
+  Effect.gen(function*() {
+    const shared = yield* cpa
+    const parsed = parseReportInput({
+      since: opt(input.since),
+      until: opt(input.until),
+      period: input.period,
+      by: input.by,
+      modelUsed: opt(input.modelUsed),
+      format: input.format,
+      top: input.top
+    })
+    if (Result.isFailure(parsed)) return yield* failWith(2, parsed.failure)
+    const out = opt(input.out)
+    yield* checkOut("--out", out)
+    yield* withJob(toFlagValues(shared), { analyzer: false, access: "read" }, Effect.gen(function*() {
+      const body = yield* renderReport(yield* buildReport(parsed.success), parsed.success.format).pipe(Effect.provide(reportHtmlLayer))
+      if (out === undefined) yield* Console.log(body.replace(/\n$/, ""))
+      else yield* Effect.logInfo(`report written to ${yield* writeReportFile(out, body)}`)
+    }))
+  })).pipe(
+    Command.withDescription("What the scores say: coverage, KPI summary, trend, breakdown, conversations to review, dead letters (reads only)"),
+    Command.withExamples([
+      { command: "cpa report", description: "The last 12 weeks with data, by week, by agent, as text" },
+      { command: "cpa report --since 2024-01-01 --until 2024-04-01 --period month --by intent", description: "A quarter by month, broken down by intent" },
+      { command: "cpa report --format html --out report.html", description: "The HTML page with charts" },
+      { command: "cpa report --by model --format json", description: "Models side by side, as JSON" }
+    ])
+  )
+
+export const app = cpa.pipe(Command.withSubcommands([deadLetters, report, calibrateCommand, retestCommand, batchesCommand]))
 
 /** The built-in `--log-level` takes lower-case names; the original job's runbooks use DEBUG/WARNING. */
 export const normalizeArgv = (argv: ReadonlyArray<string>): Array<string> =>

@@ -6,7 +6,7 @@ import * as path from "node:path"
  * The layering of `src/`, checked on every import:
  * - `domain/` is pure: only `effect` and other domain modules;
  * - `services/` (the ports): `effect`, domain and other ports;
- * - adapters (`store/`, `analyzer/`, `ops/`, `config/`) never import a program or `main.ts`;
+ * - adapters (`store/`, `analyzer/`, `ops/`, `config/`, `report/`) never import a program or `main.ts`;
  * - `programs/` import only `effect`, domain, ports and other programs: no adapter, no driver,
  *   no SDK, no file system.
  */
@@ -18,7 +18,7 @@ const layerOf = (file: string): Layer => {
   const top = path.relative(SRC, file).split(path.sep)[0]!
   if (top === "domain" || top === "services" || top === "programs") return top
   if (top === "main.ts") return "main"
-  if (["store", "analyzer", "ops", "config"].includes(top)) return "adapter"
+  if (["store", "analyzer", "ops", "config", "report"].includes(top)) return "adapter"
   throw new Error(`${file}: not in a known layer; add its folder to the import-boundary test`)
 }
 
@@ -91,6 +91,9 @@ describe("import boundaries", () => {
     expect(violation(f("programs/Batch.ts"), "mongodb")).toBeDefined()
     expect(violation(f("programs/Batch.ts"), "@anthropic-ai/sdk")).toBeDefined()
     expect(violation(f("programs/Batch.ts"), "node:fs")).toBeDefined()
+    expect(violation(f("programs/Report.ts"), "echarts")).toBeDefined()
+    expect(violation(f("programs/Report.ts"), "../report/html/HtmlReport.ts")).toBeDefined()
+    expect(violation(f("report/html/Charts.ts"), "../../programs/Report.ts")).toBeDefined()
   })
 
   it("allows what the layering allows", () => {
@@ -100,5 +103,7 @@ describe("import boundaries", () => {
     expect(violation(f("store/mongo/MongoClient.ts"), "mongodb")).toBeUndefined()
     expect(violation(f("analyzer/claude/AiCoreAnalyzer.ts"), "../../services/Settings.ts")).toBeUndefined()
     expect(violation(f("main.ts"), "./store/mongo/MongoClient.ts")).toBeUndefined()
+    expect(violation(f("report/html/Charts.ts"), "echarts")).toBeUndefined()
+    expect(violation(f("report/html/HtmlReport.ts"), "../../services/ReportHtml.ts")).toBeUndefined()
   })
 })

@@ -58,6 +58,8 @@ export interface DeadLetterFilter {
   /** Only those a `dead-letters retry` marked for the running instance. */
   readonly retryRequested?: true | undefined
   readonly limit?: number | undefined
+  /** Oldest failure first (default: latest first). */
+  readonly oldestFirst?: boolean | undefined
 }
 
 /** Folds a new failure into an existing dead letter (or starts one). Shared by both stores. */

@@ -14,7 +14,8 @@ import { type Conversation, objectIdTime } from "./Source.ts"
 
 /**
  * Version of the result document's shape and rubric: 4.1.0 is the original job's, 4.2.0 adds
- * `usage`, 4.3.0 adds `analysis_rationale` and `evidence_dropped` (and the rewritten rubric).
+ * `usage`, 4.3.0 adds `analysis_rationale`, `evidence_dropped` (and the rewritten rubric) and
+ * `conversation_summary.agent_ids`.
  */
 export const ANALYSIS_VERSION = "4.3.0"
 export const JOB_NAME = "conversation_performance_analysis"
@@ -39,7 +40,9 @@ export const AgenticAnalysis = Schema.Struct({
     intent: NullableString,
     topic: NullableString,
     final_sentiment: NullableString,
-    categorization: NullableString
+    categorization: NullableString,
+    /** Since 4.3.0: the agent side's handles (`author_id` of `inbound: false` messages), first seen first. */
+    agent_ids: Schema.optionalKey(Schema.Array(Schema.String))
   }),
   performance_metrics: Schema.Struct({
     accuracy_compliance: Schema.Struct({
@@ -101,6 +104,13 @@ export interface AnalysisMeta {
   readonly serviceTier?: "batch" | undefined
 }
 
+/** Distinct `author_id`s of the agent's messages, in order of first appearance. */
+export const agentIds = (conversation: Conversation): Array<string> => {
+  const seen = new Set<string>()
+  for (const m of conversation.messages) if (!m.inbound && m.authorId !== undefined) seen.add(m.authorId)
+  return [...seen]
+}
+
 /** Earliest message time, else the ObjectId's creation time. */
 export const sourceTimestamp = (conversation: Conversation): Date => {
   let earliest: number | undefined
@@ -136,7 +146,8 @@ export const buildResult = (
       intent: c.intent ?? null,
       topic: c.topic ?? null,
       final_sentiment: conversation.overallSentiment ?? null,
-      categorization
+      categorization,
+      agent_ids: agentIds(conversation)
     },
     performance_metrics: {
       accuracy_compliance: {
@@ -181,8 +192,55 @@ export const buildResult = (
   }
 }
 
-const pick = <K extends string>(values: Readonly<Record<K, number>>, keys: ReadonlyArray<K>): Record<string, number> => {
-  const picked: Record<string, number> = {}
-  for (const k of keys) picked[k] = round(values[k], 1)
-  return picked
+const pick = <K extends string>(values: Readonly<Record<K, number>>, keys: ReadonlyArray<K>): Record<string, number> =>
+  Object.fromEntries(keys.map((k) => [k, round(values[k], 1)]))
+
+/**
+ * What a report reads of a result: the scores, the labels it can be grouped by, the
+ * conversation's time and the analysis metadata (not the persistence metadata).
+ */
+export const ResultRow = Schema.Struct({
+  source_object_id: Schema.String,
+  source_timestamp: Schema.String,
+  conversation_summary: Schema.Struct({
+    conversation_type: NullableString,
+    intent: NullableString,
+    topic: NullableString,
+    categorization: NullableString,
+    agent_ids: Schema.optionalKey(Schema.Array(Schema.String))
+  }),
+  performance_metrics: AgenticAnalysis.fields.performance_metrics,
+  analysis_metadata: Schema.Struct({
+    processed_timestamp: Schema.String,
+    analysis_version: Schema.String,
+    model_used: Schema.String,
+    usage: Schema.optionalKey(Usage),
+    estimated_cost_usd: Schema.optionalKey(Schema.NullOr(Num))
+  })
+})
+export type ResultRow = typeof ResultRow.Type
+
+/** The report's view of a result (what the MongoDB store's projection returns). */
+export const toResultRow = (r: AgenticAnalysis): ResultRow => {
+  const s = r.conversation_summary
+  const m = r.analysis_metadata
+  return {
+    source_object_id: r.source_object_id,
+    source_timestamp: r.source_timestamp,
+    conversation_summary: {
+      conversation_type: s.conversation_type,
+      intent: s.intent,
+      topic: s.topic,
+      categorization: s.categorization,
+      ...(s.agent_ids !== undefined ? { agent_ids: s.agent_ids } : {})
+    },
+    performance_metrics: r.performance_metrics,
+    analysis_metadata: {
+      processed_timestamp: m.processed_timestamp,
+      analysis_version: m.analysis_version,
+      model_used: m.model_used,
+      ...(m.usage !== undefined ? { usage: m.usage } : {}),
+      ...(m.estimated_cost_usd !== undefined ? { estimated_cost_usd: m.estimated_cost_usd } : {})
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import { Context, type Effect, type Stream } from "effect"
 import type { DeadLetter, DeadLetterFilter, DeadLetterInput } from "../domain/DeadLetter.ts"
 import type { StoreError } from "../domain/Errors.ts"
-import type { AgenticAnalysis } from "../domain/Result.ts"
+import type { AgenticAnalysis, ResultRow } from "../domain/Result.ts"
 import type { SourceRecord } from "../domain/Source.ts"
 
 export interface StoreCounts {
@@ -31,6 +31,12 @@ export interface DeadLetterCount {
   readonly count: number
 }
 
+/** A window of conversation time: `source_timestamp` in `[since, until)`, both ISO 8601 UTC like the stored values. */
+export interface ResultWindow {
+  readonly since: string
+  readonly until: string
+}
+
 /**
  * The conversations the job reads and the results and dead letters it writes.
  * Implemented by `MongoConversationStore` (production) and `MemoryConversationStore`
@@ -55,7 +61,7 @@ export class ConversationStore extends Context.Service<ConversationStore, {
    * (`null`); returns how many it changed.
    */
   readonly markRetryRequested: (ids: ReadonlyArray<string>, at: string | null) => Effect.Effect<number, StoreError>
-  /** Dead letters matching the filter, latest failure first. */
+  /** Dead letters matching the filter, latest failure first (or oldest first), ties by source id. */
   readonly listDeadLetters: (filter: DeadLetterFilter) => Effect.Effect<ReadonlyArray<DeadLetter>, StoreError>
   /** Dead letters with the given status grouped by `error.tag`, largest group first. */
   readonly countDeadLetters: (status: "open" | "resolved") => Effect.Effect<ReadonlyArray<DeadLetterCount>, StoreError>
@@ -70,6 +76,15 @@ export class ConversationStore extends Context.Service<ConversationStore, {
   readonly resultIds: (modelUsed: string) => Effect.Effect<ReadonlyArray<string>, StoreError>
   /** The results of these source ids, in ascending id order (ids without a result are left out). */
   readonly resultsByIds: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<AgenticAnalysis>, StoreError>
+  /**
+   * The results whose conversation lies in the window, projected to what a report reads, as a
+   * cursor-backed stream in no particular order (never all in memory at once).
+   */
+  readonly scanResults: (window: ResultWindow) => Stream.Stream<ResultRow, StoreError>
+  /** The newest `source_timestamp` among the results (of one model when given); undefined when there are none. */
+  readonly latestConversationTime: (modelUsed: string | undefined) => Effect.Effect<string | undefined, StoreError>
+  /** Source documents whose ObjectId `_id` was created in `[since, until)`. */
+  readonly countSourcesCreated: (since: Date, until: Date) => Effect.Effect<number, StoreError>
   /** Fails when the store cannot be reached. */
   readonly ping: Effect.Effect<void, StoreError>
 }>()("cpa/ConversationStore") {}

@@ -3,7 +3,7 @@ import { Context, Effect, type Layer, Stream } from "effect"
 import type { DeadLetterInput, ErrorReport } from "../../src/domain/DeadLetter.ts"
 import { emptyUsage } from "../../src/domain/Kpi.ts"
 import { initialJobState, type JobState } from "../../src/domain/JobState.ts"
-import { type AgenticAnalysis, buildResult } from "../../src/domain/Result.ts"
+import { type AgenticAnalysis, buildResult, type ResultRow, toResultRow } from "../../src/domain/Result.ts"
 import { decodeConversation, type SourceRecord } from "../../src/domain/Source.ts"
 import { ConversationStore } from "../../src/services/ConversationStore.ts"
 import { JobStateStore } from "../../src/services/JobStateStore.ts"
@@ -349,6 +349,7 @@ export const storeContract = (subject: StoreUnderTest): void => {
         [5, 5, 3, 0, 0],
         "backlog alone agrees with counts"
       )
+      assert.strictEqual((yield* Effect.flip(store.backlog("nope"))).reason, "Invalid")
     }))
 
     test("recentResults: newest processed first, ties by source id descending, at most limit", Effect.gen(function*() {
@@ -401,6 +402,74 @@ export const storeContract = (subject: StoreUnderTest): void => {
       yield* store.upsertResult(withRationale)
       assert.deepStrictEqual(yield* store.resultsByIds([oid(5)]), [withRationale])
       assert.deepStrictEqual(yield* store.recentResults(1), [withRationale])
+    }))
+
+    test("listDeadLetters oldest first: by last failure ascending, ties by source id", Effect.gen(function*() {
+      const store = yield* ConversationStore
+      yield* store.upsertDeadLetter(failure(1, "2024-05-01T10:00:03Z", errorReport("AnalyzerError", "RateLimited", 4)))
+      yield* store.upsertDeadLetter(failure(2, "2024-05-01T10:00:01Z", errorReport("InvalidSourceDocument", null, 1)))
+      yield* store.upsertDeadLetter(failure(3, "2024-05-01T10:00:02Z", errorReport("AnalyzerError", "BadRequest", 1)))
+      yield* store.upsertDeadLetter(failure(4, "2024-05-01T10:00:01Z", errorReport("AnalyzerError", "BadRequest", 1)))
+      yield* store.resolveDeadLetter(oid(3), "2024-05-01T11:00:00Z")
+      const list = (filter: Parameters<typeof store.listDeadLetters>[0]) =>
+        store.listDeadLetters(filter).pipe(Effect.map((ds) => ds.map((d) => d.source_object_id)))
+      assert.deepStrictEqual(yield* list({ oldestFirst: true }), [2, 4, 3, 1].map(oid))
+      assert.deepStrictEqual(yield* list({ status: "open", oldestFirst: true, limit: 2 }), [2, 4].map(oid))
+      assert.deepStrictEqual(yield* list({ status: "open", oldestFirst: false }), [1, 2, 4].map(oid))
+    }))
+
+    test("scanResults: the results whose conversation is in [since, until), projected, of every model", Effect.gen(function*() {
+      const store = yield* ConversationStore
+      const at = (i: number, ts: string, model: string, withAgents = true) =>
+        Effect.map(resultFor(i, "2024-05-01T10:00:00Z", model), (r): AgenticAnalysis => {
+          const { agent_ids: _, ...summary } = r.conversation_summary
+          return { ...r, source_timestamp: ts, conversation_summary: withAgents ? r.conversation_summary : summary }
+        })
+      const stored = yield* Effect.all([
+        at(1, "2024-02-29T23:59:59Z", "model-a"),
+        at(2, "2024-03-01T00:00:00Z", "model-a"),
+        at(3, "2024-03-15T12:00:00Z", "model-b"),
+        at(4, "2024-03-31T23:59:59Z", "model-a", false),
+        at(5, "2024-04-01T00:00:00Z", "model-a")
+      ])
+      yield* Effect.forEach(stored, store.upsertResult)
+      const rows = yield* Stream.runCollect(store.scanResults({ since: "2024-03-01T00:00:00Z", until: "2024-04-01T00:00:00Z" }))
+      const byId = (rs: ReadonlyArray<ResultRow>) => [...rs].sort((a, b) => a.source_object_id < b.source_object_id ? -1 : 1)
+      assert.deepStrictEqual(byId(rows), [stored[1]!, stored[2]!, stored[3]!].map(toResultRow))
+      assert.deepStrictEqual(byId(rows)[0]?.conversation_summary.agent_ids, ["ShopHelp"])
+      assert.notProperty(byId(rows)[2]?.conversation_summary, "agent_ids")
+      assert.deepStrictEqual(yield* Stream.runCollect(store.scanResults({ since: "2025-01-01T00:00:00Z", until: "2026-01-01T00:00:00Z" })), [])
+
+      assert.strictEqual(yield* store.latestConversationTime(undefined), "2024-04-01T00:00:00Z")
+      assert.strictEqual(yield* store.latestConversationTime("model-b"), "2024-03-15T12:00:00Z")
+      assert.isUndefined(yield* store.latestConversationTime("model-z"))
+    }))
+
+    test("scanResults streams a window larger than one server batch", Effect.gen(function*() {
+      const store = yield* ConversationStore
+      const n = 1_234
+      const stored = yield* Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) =>
+        Effect.map(resultFor(i, "2024-05-01T10:00:00Z"), (r) => ({ ...r, source_timestamp: `2024-06-${String(1 + (i % 28)).padStart(2, "0")}T10:00:00Z` })))
+      yield* Effect.forEach(stored, store.upsertResult, { concurrency: "unbounded", discard: true })
+      const count = yield* Stream.runFold(store.scanResults({ since: "2024-06-01T00:00:00Z", until: "2024-07-01T00:00:00Z" }), () => 0, (k: number) => k + 1)
+      assert.strictEqual(count, n)
+      assert.strictEqual(yield* store.latestConversationTime(undefined), "2024-06-28T10:00:00Z")
+    }))
+
+    test("countSourcesCreated counts source ids created in [since, until)", Effect.gen(function*() {
+      const store = yield* ConversationStore
+      const idAt = (iso: string, k: number) => `${(Date.parse(iso) / 1000).toString(16).padStart(8, "0")}${k.toString(16).padStart(16, "0")}`
+      const ids = [
+        idAt("2024-02-29T23:59:59Z", 1),
+        idAt("2024-03-01T00:00:00Z", 2),
+        idAt("2024-03-20T08:00:00Z", 3),
+        idAt("2024-03-31T23:59:59Z", 4),
+        idAt("2024-04-01T00:00:00Z", 5)
+      ]
+      yield* (yield* ContractSources).insert(ids.map((id, k) => ({ id, doc: conversationDoc(k) })))
+      assert.strictEqual(yield* store.countSourcesCreated(new Date("2024-03-01T00:00:00Z"), new Date("2024-04-01T00:00:00Z")), 3)
+      assert.strictEqual(yield* store.countSourcesCreated(new Date("2024-01-01T00:00:00Z"), new Date("2025-01-01T00:00:00Z")), 5)
+      assert.strictEqual(yield* store.countSourcesCreated(new Date("2024-04-02T00:00:00Z"), new Date("2024-05-01T00:00:00Z")), 0)
     }))
 
     test("job state: save/load round-trip, overwrite, one document per job, reset", Effect.gen(function*() {

@@ -158,7 +158,8 @@ describe.skipIf(uri === "")("--llm-mode batch against a loopback Message Batches
         const killed = await runCliChild(args(db, "--single-batch"), { env: anthropicEnv(server.url, { CPA_TEST_CRASH_AT: point }), timeoutMs: 60_000 })
         assert.notStrictEqual(killed.code, 0)
         assert.strictEqual(server.batches.all.length, point === "after-intent" ? 0 : 1)
-        const next = await runCliChild(args(db, "--single-batch"), { env: anthropicEnv(server.url), timeoutMs: 60_000 })
+        // The killed run left its lease to expire: the next one-shot run waits for it (--wait) instead of exiting 3.
+        const next = await runCliChild(args(db, "--single-batch", "--wait"), { env: anthropicEnv(server.url), timeoutMs: 60_000 })
         assert.strictEqual(next.code, 0, next.stderr)
         // after-create: the batch the crash created is adopted, not created again
         assert.strictEqual(server.batches.all.length, 1)

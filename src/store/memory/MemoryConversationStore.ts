@@ -1,8 +1,8 @@
 import { Effect, Layer, Stream } from "effect"
 import { type DeadLetter, type DeadLetterFilter, type DeadLetterInput, foldDeadLetter } from "../../domain/DeadLetter.ts"
-import type { AgenticAnalysis } from "../../domain/Result.ts"
+import { type AgenticAnalysis, toResultRow } from "../../domain/Result.ts"
 import { StoreError } from "../../domain/Errors.ts"
-import { OBJECT_ID_PATTERN, type SourceRecord } from "../../domain/Source.ts"
+import { OBJECT_ID_PATTERN, objectIdTime, type SourceRecord } from "../../domain/Source.ts"
 import { ConversationStore, type DeadLetterCount, type ModelUsed } from "../../services/ConversationStore.ts"
 
 /** The state behind the in-memory store, exposed so tests can look inside and add documents. */
@@ -107,7 +107,10 @@ export const makeMemoryConversationStore = (state: MemoryStoreState): Conversati
       Effect.sync(() =>
         [...state.deadLetters.values()]
           .filter((d) => matches(d, filter))
-          .sort((a, b) => compareIds(b.last_failed_at, a.last_failed_at) || compareIds(a.source_object_id, b.source_object_id))
+          .sort((a, b) =>
+            (filter.oldestFirst === true ? compareIds(a.last_failed_at, b.last_failed_at) : compareIds(b.last_failed_at, a.last_failed_at)) ||
+            compareIds(a.source_object_id, b.source_object_id)
+          )
           .slice(0, filter.limit ?? Number.POSITIVE_INFINITY)
       ),
     countDeadLetters: (status) =>
@@ -127,7 +130,12 @@ export const makeMemoryConversationStore = (state: MemoryStoreState): Conversati
         backlog: backlog(after),
         unreadable: state.unreadable.length
       })),
-    backlog: (after) => Effect.sync(() => backlog(after)),
+    backlog: (after) =>
+      Effect.suspend(() =>
+        after !== null && !OBJECT_ID_PATTERN.test(after)
+          ? Effect.fail(new StoreError({ reason: "Invalid", operation: "ConversationStore.backlog", message: `checkpoint ${JSON.stringify(after)} is not an ObjectId` }))
+          : Effect.succeed(backlog(after))
+      ),
     recentResults: (limit) =>
       Effect.sync(() =>
         [...state.results.values()]
@@ -158,6 +166,30 @@ export const makeMemoryConversationStore = (state: MemoryStoreState): Conversati
           const r = state.results.get(id)
           return r === undefined ? [] : [r]
         }).sort((a, b) => compareIds(a.source_object_id, b.source_object_id))
+      ),
+    scanResults: (window) =>
+      Stream.suspend(() =>
+        Stream.fromIterable(
+          [...state.results.values()]
+            .filter((r) => r.source_timestamp >= window.since && r.source_timestamp < window.until)
+            .map(toResultRow)
+        )
+      ),
+    latestConversationTime: (modelUsed) =>
+      Effect.sync(() => {
+        let latest: string | undefined
+        for (const r of state.results.values()) {
+          if (modelUsed !== undefined && r.analysis_metadata.model_used !== modelUsed) continue
+          if (latest === undefined || r.source_timestamp > latest) latest = r.source_timestamp
+        }
+        return latest
+      }),
+    countSourcesCreated: (since, until) =>
+      Effect.sync(() =>
+        state.sources.filter((r) => {
+          const t = objectIdTime(r.id).getTime()
+          return t >= since.getTime() && t < until.getTime()
+        }).length
       ),
     ping: Effect.void
   })

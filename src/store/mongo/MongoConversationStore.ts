@@ -6,10 +6,11 @@ import {
   AgenticAnalysis,
   DEAD_LETTER_COLLECTION,
   RESULT_COLLECTION,
+  ResultRow,
   SOURCE_COLLECTION
 } from "../../domain/Result.ts"
 import { OBJECT_ID_PATTERN, type SourceRecord } from "../../domain/Source.ts"
-import { ConversationStore, type DeadLetterCount, type ModelUsed } from "../../services/ConversationStore.ts"
+import { ConversationStore, type DeadLetterCount, type ModelUsed, type ResultWindow } from "../../services/ConversationStore.ts"
 import { decodeStored, upsertWithRetryOnDuplicate, writeErrorsOf } from "./errors.ts"
 import { ensureIndex, type IndexSpec } from "./indexes.ts"
 import { Mongo } from "./MongoClient.ts"
@@ -53,6 +54,8 @@ const INDEXES: ReadonlyArray<IndexSpec> = [
     unique: false,
     required: false
   },
+  // the report's window (conversation time) and its default end
+  { collection: RESULT_COLLECTION, key: { source_timestamp: -1 }, unique: false, required: false },
   { collection: DEAD_LETTER_COLLECTION, key: { status: 1, last_failed_at: -1 }, unique: false, required: false },
   { collection: DEAD_LETTER_COLLECTION, key: { "error.tag": 1 }, unique: false, required: false }
 ]
@@ -61,6 +64,28 @@ const decodeDeadLetter = (doc: Document) =>
   decodeStored(DeadLetter, "ConversationStore.listDeadLetters", `dead letter ${String(doc.source_object_id)}`)(doc)
 const decodeResult = (doc: Document) =>
   decodeStored(AgenticAnalysis, "ConversationStore.recentResults", `result ${String(doc.source_object_id)}`)(doc)
+const decodeRow = (doc: Document) => decodeStored(ResultRow, "ConversationStore.scanResults", `result ${String(doc.source_object_id)}`)(doc)
+
+/** The fields of `ResultRow`: a report never reads the persistence metadata or the final sentiment. */
+const ROW_PROJECTION: Document = {
+  _id: 0,
+  source_object_id: 1,
+  source_timestamp: 1,
+  "conversation_summary.conversation_type": 1,
+  "conversation_summary.intent": 1,
+  "conversation_summary.topic": 1,
+  "conversation_summary.categorization": 1,
+  "conversation_summary.agent_ids": 1,
+  performance_metrics: 1,
+  "analysis_metadata.processed_timestamp": 1,
+  "analysis_metadata.analysis_version": 1,
+  "analysis_metadata.model_used": 1,
+  "analysis_metadata.usage": 1,
+  "analysis_metadata.estimated_cost_usd": 1
+}
+
+/** `_id`s created at or after `t` (ObjectIds order by their creation second first). */
+const idFromTime = (t: Date): ObjectId => ObjectId.createFromTime(Math.ceil(t.getTime() / 1000))
 
 /**
  * `ConversationStore` on MongoDB: `sentiment_analysis` is read in `_id` order, results and
@@ -87,7 +112,7 @@ function make(prepare: boolean) {
      * Pulls the cursor batch by batch (one chunk per server batch) and closes it when the
      * stream ends, fails or is interrupted, so no server cursor is left open.
      */
-    const cursorStream = (operation: string, open: () => FindCursor<Document>): Stream.Stream<SourceRecord, StoreError> =>
+    const cursorStream = <A>(operation: string, open: () => FindCursor<Document>, map: (doc: Document) => A): Stream.Stream<A, StoreError> =>
       Stream.scoped(Stream.fromPull(Effect.gen(function*() {
         const cursor = yield* Effect.acquireRelease(
           Effect.sync(open),
@@ -98,7 +123,7 @@ function make(prepare: boolean) {
           (first) =>
             first === null
               ? Cause.done()
-              : Effect.succeed([toRecord(first), ...cursor.readBufferedDocuments().map(toRecord)] as const)
+              : Effect.succeed([map(first), ...cursor.readBufferedDocuments().map(map)] as const)
         )
       })))
 
@@ -107,7 +132,7 @@ function make(prepare: boolean) {
       if (after !== null && !OBJECT_ID_PATTERN.test(after)) return Stream.fail(invalidId(operation, after))
       // limit(0) means "no limit" to MongoDB
       if (limit <= 0) return Stream.empty
-      return cursorStream(operation, () => sources.find(afterFilter(after)).sort({ _id: 1 }).limit(limit)).pipe(
+      return cursorStream(operation, () => sources.find(afterFilter(after)).sort({ _id: 1 }).limit(limit), toRecord).pipe(
         Stream.withSpan(operation)
       )
     }
@@ -115,7 +140,7 @@ function make(prepare: boolean) {
     const readByIds = (ids: ReadonlyArray<string>): Stream.Stream<SourceRecord, StoreError> => {
       const wanted = [...new Set(ids.filter((id) => OBJECT_ID_PATTERN.test(id)))].map((id) => new ObjectId(id))
       if (wanted.length === 0) return Stream.empty
-      return cursorStream("ConversationStore.readByIds", () => sources.find({ _id: { $in: wanted } }).sort({ _id: 1 })).pipe(
+      return cursorStream("ConversationStore.readByIds", () => sources.find({ _id: { $in: wanted } }).sort({ _id: 1 }), toRecord).pipe(
         Stream.withSpan("ConversationStore.readByIds")
       )
     }
@@ -213,7 +238,7 @@ function make(prepare: boolean) {
           : {}),
         ...(filter.retryRequested === true ? { retry_requested_at: { $exists: true, $ne: null } } : {})
       }
-      const sort: Sort = { last_failed_at: -1, source_object_id: 1 }
+      const sort: Sort = { last_failed_at: filter.oldestFirst === true ? 1 : -1, source_object_id: 1 }
       return mongo.use("ConversationStore.listDeadLetters", () => {
         const cursor = deadLetters.find(query, { projection: { _id: 0 } }).sort(sort)
         return (filter.limit === undefined ? cursor : cursor.limit(filter.limit)).toArray()
@@ -318,6 +343,31 @@ function make(prepare: boolean) {
         )
     }
 
+    // Server batches of 200 rows: with 1,000 the report's peak RSS over 100,000 results was
+    // 1.4–1.5× that over 1,000 (each reply's buffer and its rows outlive young-generation
+    // collections); with 200 it stays at the 1,000-result figure (bench/README.md, report).
+    const scanResults = (window: ResultWindow): Stream.Stream<ResultRow, StoreError> =>
+      cursorStream(
+        "ConversationStore.scanResults",
+        () => results.find({ source_timestamp: { $gte: window.since, $lt: window.until } }, { projection: ROW_PROJECTION, batchSize: 200 }),
+        (doc) => doc
+      ).pipe(Stream.mapEffect(decodeRow), Stream.withSpan("ConversationStore.scanResults"))
+
+    const latestConversationTime = (modelUsed: string | undefined): Effect.Effect<string | undefined, StoreError> =>
+      mongo.use("ConversationStore.latestConversationTime", () =>
+        results.find(modelUsed === undefined ? {} : { "analysis_metadata.model_used": modelUsed }, {
+          projection: { _id: 0, source_timestamp: 1 }
+        }).sort({ source_timestamp: -1 }).limit(1).toArray()).pipe(
+          Effect.map(([doc]) => (typeof doc?.source_timestamp === "string" ? doc.source_timestamp : undefined)),
+          Effect.withSpan("ConversationStore.latestConversationTime")
+        )
+
+    const countSourcesCreated = (since: Date, until: Date): Effect.Effect<number, StoreError> =>
+      mongo.use("ConversationStore.countSourcesCreated", () =>
+        sources.countDocuments({ _id: { $gte: idFromTime(since), $lt: idFromTime(until) } })).pipe(
+          Effect.withSpan("ConversationStore.countSourcesCreated")
+        )
+
     const ping = mongo.use("ConversationStore.ping", (db) => db.command({ ping: 1 })).pipe(
       Effect.asVoid,
       Effect.withSpan("ConversationStore.ping")
@@ -338,6 +388,9 @@ function make(prepare: boolean) {
       modelsUsed,
       resultIds,
       resultsByIds,
+      scanResults,
+      latestConversationTime,
+      countSourcesCreated,
       ping
     })
   })
