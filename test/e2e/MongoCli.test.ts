@@ -75,7 +75,7 @@ describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurr
       await withDb(uri, db, (d) =>
         d.collection("job_state").insertOne({
           job_name: "conversation_performance_analysis",
-          lease: { owner: "web-7:4242:k3x9q", acquired_at: acquired, expires_at: new Date(Date.now() + 3_000).toISOString() }
+          lease: { owner: "web-7:4242:k3x9q", acquired_at: acquired, expires_at: new Date(Date.now() + 300_000).toISOString() }
         }))
       const args = [...dbArgs(uri, db, logDir), "--llm", "heuristic"]
       for (const oneShot of [["--single-batch"], ["--reset-state"]]) {
@@ -110,8 +110,17 @@ describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurr
       assert.match(String(marked?.retry_requested_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
       assert.strictEqual(marked?.status, "open")
 
-      // The holder stops renewing: a one-shot run told to --wait takes over once the lease runs out.
-      const waited = await runCli([...args, "--single-batch", "--wait"])
+      // A one-shot run told to --wait waits as a standby (saying so once) while the holder keeps
+      // its lease, and takes over once the holder stops renewing it and the lease runs out.
+      // (a 4 s lease.ttl_seconds: a standby looks again at least that often)
+      const waiting = startCli([...args, "--config", writeConfig(dir, E2E_SETTINGS, "standby.yaml"), "--single-batch", "--wait"])
+      await waiting.waitFor(/waiting as a standby/, 30_000)
+      await withDb(uri, db, (d) =>
+        d.collection("job_state").updateOne(
+          { job_name: "conversation_performance_analysis" },
+          { $set: { "lease.expires_at": new Date().toISOString() } }
+        ))
+      const waited = await waiting.exited
       assert.strictEqual(waited.code, 0, waited.stderr)
       assert.strictEqual(reportValue(waited.stdout, "Records Processed"), "5")
       assert.strictEqual(logLinesOf(waited.stderr, /waiting as a standby/), 1)

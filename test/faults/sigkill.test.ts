@@ -41,7 +41,8 @@ const consistent = (r: InvariantReport, when: string) =>
 
 const uri = e2eMongoUri("test/faults/sigkill.test.ts")
 
-describe.skipIf(uri === "")("the job killed with SIGKILL at random points", () => {
+// Each seed has its own database: they run at the same time.
+describe.skipIf(uri === "")("the job killed with SIGKILL at random points", { concurrent: true }, () => {
   let slow: LoopbackClaude
   const dir = tempDir("sigkill")
   // Short lease: the killed process never releases its lease, and the re-run waits for it to expire.
