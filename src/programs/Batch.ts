@@ -7,8 +7,8 @@ import { type RecordError, RunFatal } from "../domain/Errors.ts"
 import { type BatchStats, emptyTotals, initialJobState, type JobState, type TotalStats } from "../domain/JobState.ts"
 import { addUsage, emptyUsage, type Usage } from "../domain/Kpi.ts"
 import { ANALYSIS_VERSION, buildResult } from "../domain/Result.ts"
-import { decodeConversation, type SourceRecord } from "../domain/Source.ts"
-import { Analyzer } from "../services/Analyzer.ts"
+import { type Conversation, decodeConversation, type SourceRecord } from "../domain/Source.ts"
+import { type Analysis, Analyzer } from "../services/Analyzer.ts"
 import { BacklogGauge } from "../services/BacklogGauge.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
 import { JobHealth } from "../services/JobHealth.ts"
@@ -72,6 +72,33 @@ export const addOutcome = (totals: OutcomeTotals, outcome: Outcome): OutcomeTota
  * error. It runs for every record, so it is untraced and only its failure paths log, naming
  * the record themselves.
  */
+/**
+ * The result document of an analysis and its estimated cost: the one place a mode's billing
+ * (`batch`: half price, one-hour cache writes) reaches the stored result.
+ */
+export const resultOf = (
+  settings: Settings["Service"],
+  conversation: Conversation,
+  analysis: Analysis,
+  processedAt: Date,
+  mode: "online" | "batch"
+) => {
+  const { evidenceDropped, model, rationale, scores, usage } = analysis
+  const billing = mode === "batch" ? { batch: true, cacheTtl: "1h" } as const : {}
+  const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices, billing) : undefined
+  const result = buildResult(conversation, scores, settings.agent.weights, {
+    model,
+    usage,
+    costUsd: cost,
+    processedAt,
+    jobName: settings.jobName,
+    rationale,
+    evidenceDropped,
+    ...(mode === "batch" ? { serviceTier: "batch" as const } : {})
+  })
+  return { cost, result }
+}
+
 export const makeProcessRecord = Effect.gen(function*() {
   const settings = yield* Settings
   const store = yield* ConversationStore
@@ -170,18 +197,9 @@ export const makeProcessRecord = Effect.gen(function*() {
       return yield* deadLetter(error, attempts)
     }
     streak = undefined
-    const { evidenceDropped, model, rationale, scores, usage } = analysis.success
+    const { evidenceDropped, usage } = analysis.success
     yield* Metric.update(Metrics.recordsAnalyzed, 1)
-    const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices) : undefined
-    const result = buildResult(conversation, scores, settings.agent.weights, {
-      model,
-      usage,
-      costUsd: cost,
-      processedAt: new Date(clock.currentTimeMillisUnsafe()),
-      jobName: settings.jobName,
-      rationale,
-      evidenceDropped
-    })
+    const { cost, result } = resultOf(settings, conversation, analysis.success, new Date(clock.currentTimeMillisUnsafe()), "online")
     if (evidenceDropped !== undefined && evidenceDropped > 0) yield* Metric.update(Metrics.evidenceDropped, evidenceDropped)
     yield* storeOp(store.upsertResult(result))
     yield* Metric.update(Metrics.recordsPersisted, 1)

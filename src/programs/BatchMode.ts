@@ -1,5 +1,4 @@
 import { Clock, Console, Duration, Effect, Metric, Stream } from "effect"
-import { estimateCost } from "../domain/Cost.ts"
 import { type AnalyzerError, type ModelOutputInvalid, type RecordError, RunFatal } from "../domain/Errors.ts"
 import {
   type ApiBatch,
@@ -12,7 +11,7 @@ import {
   type Requeued
 } from "../domain/JobState.ts"
 import { nextStreak, noStreak, REPEATED_ERROR_LIMIT, type Streak, streakStops } from "../domain/RepeatedErrors.ts"
-import { ANALYSIS_VERSION, buildResult } from "../domain/Result.ts"
+import { ANALYSIS_VERSION } from "../domain/Result.ts"
 import { decodeConversation, type SourceRecord } from "../domain/Source.ts"
 import { BatchProvider, type BatchRequest, type BatchResultLine } from "../services/BatchProvider.ts"
 import { ConversationStore } from "../services/ConversationStore.ts"
@@ -21,7 +20,7 @@ import { JobStateStore } from "../services/JobStateStore.ts"
 import * as Metrics from "../services/Metrics.ts"
 import { Settings } from "../services/Settings.ts"
 import { Shutdown } from "../services/Shutdown.ts"
-import { addOutcome, addToTotals, errorReport, noOutcomes, type Outcome, type OutcomeTotals } from "./Batch.ts"
+import { addOutcome, addToTotals, errorReport, noOutcomes, type Outcome, type OutcomeTotals, resultOf } from "./Batch.ts"
 import { formatBatchResults, formatRunTotals } from "./Reports.ts"
 import { storeOp } from "./StoreOp.ts"
 
@@ -315,18 +314,8 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(
             return yield* retryOrDeadLetter(id, error)
           }
           streak = noStreak
-          const { evidenceDropped, model, rationale, scores, usage } = analysis.success
-          const cost = usage !== undefined ? estimateCost(model, usage, settings.llmOptions.prices, { batch: true, cacheTtl: "1h" }) : undefined
-          const result = buildResult(conversation, scores, settings.agent.weights, {
-            model,
-            usage,
-            costUsd: cost,
-            processedAt: new Date(clock.currentTimeMillisUnsafe()),
-            jobName: settings.jobName,
-            rationale,
-            evidenceDropped,
-            serviceTier: "batch"
-          })
+          const { evidenceDropped, usage } = analysis.success
+          const { cost, result } = resultOf(settings, conversation, analysis.success, new Date(clock.currentTimeMillisUnsafe()), "batch")
           // Stored with the rest of its group (one bulk write), before the group counts.
           toStore.push(
             storeOp(store.upsertResult(result)).pipe(

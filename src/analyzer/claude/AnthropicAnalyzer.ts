@@ -21,6 +21,21 @@ export const apiKeyConfig = Config.option(Config.Redacted("ANTHROPIC_API_KEY"))
 /** Header-safe: printable ASCII without spaces. Anything else would fail on every request. */
 export const isUsableSecret = (value: string): boolean => /^[\x21-\x7e]+$/.test(value)
 
+/**
+ * The SDK client both the online adapter and the Message Batches adapter use. Its own retries
+ * are off: the job's retry policy is the only one.
+ */
+export const makeClient = (apiKey: Redacted.Redacted<string>, baseURL: string, timeoutMs: number): Anthropic =>
+  new Anthropic({
+    apiKey: Redacted.value(apiKey),
+    // SDK 1.x sends the key as a bearer token; gateways behind ANTHROPIC_BASE_URL may read
+    // only the classic header, and the API itself prefers x-api-key when both are present.
+    defaultHeaders: { "x-api-key": Redacted.value(apiKey) },
+    baseURL,
+    maxRetries: 0,
+    timeout: timeoutMs
+  })
+
 export const readApiKey = Effect.gen(function*() {
   const key = yield* apiKeyConfig.pipe(Effect.orElseSucceed(() => Option.none<Redacted.Redacted<string>>()))
   if (Option.isNone(key)) {
@@ -102,15 +117,7 @@ export class AnthropicAnalyzer {
       const request: RequestOptions = { rationales: settings.llmOptions.rationales, showUpstreamLabels: settings.llmOptions.showUpstreamLabels }
       const system = buildRubricPrompt(settings.agent.rubric, request)
       const prefix = prefixTokens([kpiTool(request)], system)
-      const client = new Anthropic({
-        apiKey: Redacted.value(apiKey),
-        // SDK 1.x sends the key as a bearer token; gateways behind ANTHROPIC_BASE_URL may read
-        // only the classic header, and the API itself prefers x-api-key when both are present.
-        defaultHeaders: { "x-api-key": Redacted.value(apiKey) },
-        baseURL,
-        maxRetries: 0,
-        timeout: settings.llmOptions.timeoutMs
-      })
+      const client = makeClient(apiKey, baseURL, settings.llmOptions.timeoutMs)
       const ctx = { provider: "Anthropic API", secrets: [Redacted.value(apiKey)] }
       yield* Effect.logInfo(
         `analyzer: Claude direct, model ${model}, ${baseURL}, rationales ${request.rationales ? "on" : "off"}`

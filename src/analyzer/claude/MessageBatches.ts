@@ -5,7 +5,7 @@ import type { AnalyzerError, ConfigError } from "../../domain/Errors.ts"
 import type { Conversation } from "../../domain/Source.ts"
 import { type BatchInfo, BatchProvider, type BatchRequest, type BatchResultLine } from "../../services/BatchProvider.ts"
 import { Settings } from "../../services/Settings.ts"
-import { readApiKey, readBaseUrl } from "./AnthropicAnalyzer.ts"
+import { makeClient, readApiKey, readBaseUrl } from "./AnthropicAnalyzer.ts"
 import { type ClassifyContext, classifySdkError, classifyStatus } from "./Errors.ts"
 import { buildRubricPrompt } from "./Prompt.ts"
 import { buildMessagesBody, DEFAULT_ANTHROPIC_MODEL, type RequestOptions } from "./Request.ts"
@@ -74,13 +74,7 @@ export class MessageBatches {
       const model = settings.model ?? DEFAULT_ANTHROPIC_MODEL
       const request: RequestOptions = { rationales: settings.llmOptions.rationales, showUpstreamLabels: settings.llmOptions.showUpstreamLabels }
       const system = buildRubricPrompt(settings.agent.rubric, request)
-      const client = new Anthropic({
-        apiKey: Redacted.value(apiKey),
-        defaultHeaders: { "x-api-key": Redacted.value(apiKey) },
-        baseURL,
-        maxRetries: 0,
-        timeout: settings.llmOptions.timeoutMs
-      })
+      const client = makeClient(apiKey, baseURL, settings.llmOptions.timeoutMs)
       const ctx: ClassifyContext = { provider: "Anthropic Message Batches API", secrets: [Redacted.value(apiKey)] }
       const call = <A>(f: (signal: AbortSignal) => Promise<A>) => Effect.tryPromise({ try: f, catch: (e) => classifySdkError(e, ctx) })
       yield* Effect.logInfo(`batch mode: Message Batches API, model ${model}, ${baseURL}`)
