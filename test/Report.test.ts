@@ -12,6 +12,7 @@ import { ConversationStore } from "../src/services/ConversationStore.ts"
 import { makeMemoryConversationStore } from "../src/store/memory/MemoryConversationStore.ts"
 import { MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
 import { memoryWorld, testSettings } from "./support/fixtures.ts"
+import { demoWorld } from "./support/demoWorld.ts"
 import {
   type Conv,
   customerLast,
@@ -327,6 +328,30 @@ describe("cpa report: the figures", () => {
       // one read for the two old results (they arrive in one chunk), one for the review lists
       assert.deepStrictEqual(reads.slice(0, 1), [2])
       assert.strictEqual(reads.length, 2)
+    }))
+})
+
+describe("cpa report: why", () => {
+  it.effect("conversations to review show the stored rationale of each (the heuristic's, on the demo data)", () =>
+    Effect.gen(function*() {
+      const { layer, world } = yield* demoWorld()
+      const report = yield* buildReport(DEFAULT_REPORT_OPTIONS).pipe(Effect.provide(layer))
+      const items = [...report.review.lowest_csat, ...report.review.unresolved_high_effort]
+      assert.isAbove(items.length, 0)
+      for (const i of items) {
+        assert.deepStrictEqual(i.rationale, world.store.results.get(i.source_object_id)?.analysis_rationale ?? null)
+        assert.isNotNull(i.rationale, i.source_object_id)
+      }
+      const text = formatReportText(report)
+      const first = items[0]!
+      assert.include(text, `      why: ${first.rationale!.efficiency_resolution.reason.slice(0, 40)}`)
+      for (const line of text.split("\n")) assert.isAtMost(line.length, TEXT_WIDTH, line)
+      // A result stored without a rationale shows none, and nothing breaks.
+      const { analysis_rationale: _, ...bare } = world.store.results.get(first.source_object_id)!
+      world.store.results.set(first.source_object_id, bare)
+      const again = yield* buildReport(DEFAULT_REPORT_OPTIONS).pipe(Effect.provide(layer))
+      const same = [...again.review.lowest_csat, ...again.review.unresolved_high_effort].find((i) => i.source_object_id === first.source_object_id)
+      assert.isNull(same?.rationale)
     }))
 })
 

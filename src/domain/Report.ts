@@ -1,3 +1,4 @@
+import type { AnalysisRationale } from "./Rationale.ts"
 import type { Usage } from "./Kpi.ts"
 import type { Period } from "./ReportStats.ts"
 
@@ -166,6 +167,8 @@ export interface ReviewItem {
   readonly empathy_score: number
   /** Shortened; null when the source document is gone. */
   readonly last_customer_message: string | null
+  /** Why it got its scores (the result's `analysis_rationale`); null for results stored without one. */
+  readonly rationale: AnalysisRationale | null
 }
 
 export interface Review {

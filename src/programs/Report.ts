@@ -1,3 +1,4 @@
+import type { AnalysisRationale } from "../domain/Rationale.ts"
 import { Clock, Effect, Result, Stream } from "effect"
 import {
   DIMENSIONS,
@@ -152,7 +153,8 @@ const scan = (options: ReportOptions & { readonly model: string | undefined }, w
 
 const reviewItem = (
   c: ReviewCandidate,
-  sources: ReadonlyMap<string, { readonly agent: string | undefined; readonly lastCustomerMessage: string | undefined }>
+  sources: ReadonlyMap<string, { readonly agent: string | undefined; readonly lastCustomerMessage: string | undefined }>,
+  rationales: ReadonlyMap<string, AnalysisRationale>
 ): ReviewItem => ({
   conversation_id: `conv_${c.source_object_id}`,
   source_object_id: c.source_object_id,
@@ -164,7 +166,8 @@ const reviewItem = (
   customer_effort_score: c.customer_effort_score,
   resolution_completeness: c.resolution_completeness,
   empathy_score: c.empathy_score,
-  last_customer_message: sources.get(c.source_object_id)?.lastCustomerMessage ?? null
+  last_customer_message: sources.get(c.source_object_id)?.lastCustomerMessage ?? null,
+  rationale: rationales.get(c.source_object_id) ?? null
 })
 
 /**
@@ -194,6 +197,10 @@ export const buildReport = Effect.fn("buildReport")(function*(options: ReportOpt
   ], { concurrency: 4 })
   const reviewIds = [...new Set([...fold.lowestCsat, ...fold.unresolved].map((c) => c.source_object_id))]
   const sources = yield* storeOp(readSources(reviewIds))
+  // The reasons of the few conversations to review, read whole (the scan projects them away).
+  const rationales = new Map(
+    (yield* storeOp(store.resultsByIds(reviewIds))).flatMap((r) => (r.analysis_rationale !== undefined ? [[r.source_object_id, r.analysis_rationale] as const] : []))
+  )
 
   const models = modelCoverage(fold)
   const report: Report = {
@@ -229,8 +236,8 @@ export const buildReport = Effect.fn("buildReport")(function*(options: ReportOpt
     breakdown: breakdownOf(fold),
     cells: cellsOf(fold),
     review: {
-      lowest_csat: fold.lowestCsat.map((c) => reviewItem(c, sources)),
-      unresolved_high_effort: fold.unresolved.map((c) => reviewItem(c, sources))
+      lowest_csat: fold.lowestCsat.map((c) => reviewItem(c, sources, rationales)),
+      unresolved_high_effort: fold.unresolved.map((c) => reviewItem(c, sources, rationales))
     },
     dead_letters: {
       open: openByTag.reduce((n, t) => n + t.count, 0),

@@ -118,7 +118,9 @@ const reviewTable = (title: string, items: ReadonlyArray<ReviewItem>): Array<str
         }${right(formatValue(metric("customer_effort_score"), i.customer_effort_score), 8)}${
           right(formatValue(metric("empathy_score"), i.empathy_score), 9)
         }${right(i.resolution_completeness === 1 ? "yes" : "no", 10)}`,
-        ...(i.last_customer_message !== null ? [`      customer: ${cut(`"${i.last_customer_message}"`, TEXT_WIDTH - 16)}`] : [])
+        ...(i.last_customer_message !== null ? [`      customer: ${cut(`"${i.last_customer_message}"`, TEXT_WIDTH - 16)}`] : []),
+        // CSAT and effort are efficiency KPIs: that category's reason says why they are low/high.
+        ...(i.rationale !== null ? [`      why: ${cut(i.rationale.efficiency_resolution.reason, TEXT_WIDTH - 11)}`] : [])
       ])
     ]),
     ""

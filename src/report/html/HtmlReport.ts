@@ -215,7 +215,7 @@ const breakdownSection = (r: Report): string => {
 const reviewTable = (title: string, items: ReadonlyArray<ReviewItem>): string =>
   `<h3>${title}</h3>${
     items.length === 0 ? "<p>None.</p>" : table(
-      ["Conversation", "Agent", "Time (UTC)", "CSAT", "Effort", "Empathy", "Resolved", "Customer's last message"],
+      ["Conversation", "Agent", "Time (UTC)", "CSAT", "Effort", "Empathy", "Resolved", "Customer's last message", "Why (the analysis's reasons)"],
       items.map((i) => [
         `<code>${esc(i.conversation_id)}</code>`,
         esc(i.agent ?? "–"),
@@ -224,9 +224,16 @@ const reviewTable = (title: string, items: ReadonlyArray<ReviewItem>): string =>
         i.customer_effort_score.toFixed(1),
         i.empathy_score.toFixed(2),
         i.resolution_completeness === 1 ? "yes" : "no",
-        i.last_customer_message === null ? "<span class=\"muted\">(source gone)</span>" : `“${esc(i.last_customer_message)}”`
+        i.last_customer_message === null ? "<span class=\"muted\">(source gone)</span>" : `“${esc(i.last_customer_message)}”`,
+        i.rationale === null
+          ? "<span class=\"muted\">(no rationale stored)</span>"
+          : [
+            `<b>Efficiency:</b> ${esc(i.rationale.efficiency_resolution.reason)}`,
+            `<b>Accuracy:</b> ${esc(i.rationale.accuracy_compliance.reason)}`,
+            `<b>Empathy:</b> ${esc(i.rationale.empathy_communication.reason)}`
+          ].join("<br>")
       ]),
-      "lttrrrlm",
+      "lttrrrlmm",
       "review"
     )
   }`
