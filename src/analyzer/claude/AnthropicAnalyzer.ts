@@ -22,6 +22,21 @@ export const apiKeyConfig = Config.option(Config.Redacted("ANTHROPIC_API_KEY"))
 export const isUsableSecret = (value: string): boolean => /^[\x21-\x7e]+$/.test(value)
 
 /**
+ * What both Claude-direct adapters (online and Message Batches) start from: the key, the
+ * endpoint, the model, the request options, the rubric prompt and the SDK client.
+ */
+export const claudeDirect = Effect.gen(function*() {
+  const settings = yield* Settings
+  const apiKey = yield* readApiKey
+  const baseURL = yield* readBaseUrl
+  const model = settings.model ?? DEFAULT_ANTHROPIC_MODEL
+  const request: RequestOptions = { rationales: settings.llmOptions.rationales, showUpstreamLabels: settings.llmOptions.showUpstreamLabels }
+  const system = buildRubricPrompt(settings.agent.rubric, request)
+  const client = makeClient(apiKey, baseURL, settings.llmOptions.timeoutMs)
+  return { settings, apiKey, baseURL, model, request, system, client }
+})
+
+/**
  * The SDK client both the online adapter and the Message Batches adapter use. Its own retries
  * are off: the job's retry policy is the only one.
  */
@@ -109,15 +124,9 @@ export class AnthropicAnalyzer {
   static readonly layer: Layer.Layer<Analyzer, AnalyzerError | ConfigError, Settings | RateLimiter> = Layer.effect(
     Analyzer,
     Effect.gen(function*() {
-      const settings = yield* Settings
       const limiter = yield* RateLimiter
-      const apiKey = yield* readApiKey
-      const baseURL = yield* readBaseUrl
-      const model = settings.model ?? DEFAULT_ANTHROPIC_MODEL
-      const request: RequestOptions = { rationales: settings.llmOptions.rationales, showUpstreamLabels: settings.llmOptions.showUpstreamLabels }
-      const system = buildRubricPrompt(settings.agent.rubric, request)
+      const { settings, apiKey, baseURL, model, request, system, client } = yield* claudeDirect
       const prefix = prefixTokens([kpiTool(request)], system)
-      const client = makeClient(apiKey, baseURL, settings.llmOptions.timeoutMs)
       const ctx = { provider: "Anthropic API", secrets: [Redacted.value(apiKey)] }
       yield* Effect.logInfo(
         `analyzer: Claude direct, model ${model}, ${baseURL}, rationales ${request.rationales ? "on" : "off"}`

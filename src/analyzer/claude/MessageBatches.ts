@@ -5,10 +5,9 @@ import type { AnalyzerError, ConfigError } from "../../domain/Errors.ts"
 import type { Conversation } from "../../domain/Source.ts"
 import { type BatchInfo, BatchProvider, type BatchRequest, type BatchResultLine } from "../../services/BatchProvider.ts"
 import { Settings } from "../../services/Settings.ts"
-import { makeClient, readApiKey, readBaseUrl } from "./AnthropicAnalyzer.ts"
+import { claudeDirect } from "./AnthropicAnalyzer.ts"
 import { type ClassifyContext, classifySdkError, classifyStatus } from "./Errors.ts"
-import { buildRubricPrompt } from "./Prompt.ts"
-import { buildMessagesBody, DEFAULT_ANTHROPIC_MODEL, type RequestOptions } from "./Request.ts"
+import { buildMessagesBody } from "./Request.ts"
 import { decodeAnalysis } from "./Response.ts"
 
 /** The status an `errored` result's error type stands for, so it is classified as online. */
@@ -68,13 +67,7 @@ export class MessageBatches {
   static readonly layer: Layer.Layer<BatchProvider, AnalyzerError | ConfigError, Settings> = Layer.effect(
     BatchProvider,
     Effect.gen(function*() {
-      const settings = yield* Settings
-      const apiKey = yield* readApiKey
-      const baseURL = yield* readBaseUrl
-      const model = settings.model ?? DEFAULT_ANTHROPIC_MODEL
-      const request: RequestOptions = { rationales: settings.llmOptions.rationales, showUpstreamLabels: settings.llmOptions.showUpstreamLabels }
-      const system = buildRubricPrompt(settings.agent.rubric, request)
-      const client = makeClient(apiKey, baseURL, settings.llmOptions.timeoutMs)
+      const { settings, apiKey, baseURL, model, request, system, client } = yield* claudeDirect
       const ctx: ClassifyContext = { provider: "Anthropic Message Batches API", secrets: [Redacted.value(apiKey)] }
       const call = <A>(f: (signal: AbortSignal) => Promise<A>) => Effect.tryPromise({ try: f, catch: (e) => classifySdkError(e, ctx) })
       yield* Effect.logInfo(`batch mode: Message Batches API, model ${model}, ${baseURL}`)
