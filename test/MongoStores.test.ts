@@ -358,6 +358,22 @@ if (mongoUri === "") {
         assert.isUndefined(yield* states.load("leased"))
       })))
 
+    it.live("job state: a state save racing a lease renewal keeps both (FerretDB rewrites a whole document per update)", () =>
+      withStores(Effect.gen(function*() {
+        const states = yield* JobStateStore
+        const t0 = new Date("2024-05-01T00:00:00Z")
+        const acquired = yield* states.acquireLease("racy", "worker-1", t0, 60_000)
+        assert.strictEqual(acquired._tag, "Acquired")
+        const base = initialJobState("racy", t0)
+        for (let i = 1; i <= 40; i++) {
+          const renewedAt = new Date(t0.getTime() + i * 1000)
+          const state = { ...base, status: i % 2 === 0 ? "running" as const : "stopped" as const, data: { ...base.data, iteration: i } }
+          yield* Effect.all([states.save(state), states.renewLease("racy", "worker-1", renewedAt, 60_000)], { concurrency: 2 })
+          assert.strictEqual((yield* states.load("racy"))?.data.iteration, i, `the save of round ${i} was lost`)
+          assert.strictEqual((yield* states.readLease("racy"))?.expires_at, new Date(renewedAt.getTime() + 60_000).toISOString(), `the renewal of round ${i} was lost`)
+        }
+      })))
+
     it.live("a result upsert keeps fields it does not own and replaces the ones it does", () =>
       withStores(Effect.gen(function*() {
         const mongo = yield* Mongo

@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Semaphore } from "effect"
 import type { Document } from "mongodb"
 import { StoreError } from "../../domain/Errors.ts"
 import { JobState } from "../../domain/JobState.ts"
@@ -19,6 +19,11 @@ const hasState = (doc: Record<string, unknown>): boolean => STATE_FIELDS.some((f
  * the state fields and the run `lease`. `reset` deletes the document unless it holds a lease;
  * then only the state fields are unset, and `load` reports no state for a document without
  * them. Every lease change is one conditional single-document update, atomic on MongoDB.
+ *
+ * This store's writes go one at a time. FerretDB applies an update by reading the whole
+ * document and writing it back, so a state save racing this instance's own lease renewal on the
+ * same document lost one of them (a run ended `running` after `stopped` was saved; the
+ * MongoStores test reproduces it). Writes are a few a second at most; queueing costs nothing.
  */
 export class MongoJobStateStore {
   /** Creates the unique index first: for the commands that write. */
@@ -31,6 +36,9 @@ function make(prepare: boolean) {
   return Effect.gen(function*() {
     const mongo = yield* Mongo
     const states = mongo.db.collection(JOB_STATE_COLLECTION)
+    const writes = yield* Semaphore.make(1)
+    const write = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
+      writes.withPermit(mongo.use(operation, f))
 
     if (prepare) {
       yield* ensureIndex(mongo, "JobStateStore.ensureIndexes", {
@@ -52,7 +60,7 @@ function make(prepare: boolean) {
       )
 
     const save = (state: JobState): Effect.Effect<void, StoreError> =>
-      mongo.use("JobStateStore.save", async () => {
+      write("JobStateStore.save", async () => {
         // A concurrent upsert may insert the document first: the retry then updates it.
         await upsertWithRetryOnDuplicate(() =>
           states.updateOne(
@@ -70,7 +78,7 @@ function make(prepare: boolean) {
       }).pipe(Effect.withSpan("JobStateStore.save"))
 
     const reset = (jobName: string): Effect.Effect<void, StoreError> =>
-      mongo.use("JobStateStore.reset", async () => {
+      write("JobStateStore.reset", async () => {
         const deleted = await states.deleteOne({ job_name: jobName, lease: { $exists: false } })
         if (deleted.deletedCount === 0) {
           await states.updateOne(
@@ -94,7 +102,7 @@ function make(prepare: boolean) {
       const expiresAt = new Date(now.getTime() + ttlMs).toISOString()
       // no projection: FerretDB's findAndModify does not implement `fields`
       const options = { returnDocument: "after" } as const
-      return mongo.use("JobStateStore.acquireLease", async () => {
+      return write("JobStateStore.acquireLease", async () => {
         for (let attempt = 0; attempt < 3; attempt++) {
           const extended = await states.findOneAndUpdate(
             { job_name: jobName, "lease.owner": owner },
@@ -142,7 +150,7 @@ function make(prepare: boolean) {
     }
 
     const renewLease = (jobName: string, owner: string, now: Date, ttlMs: number): Effect.Effect<boolean, StoreError> =>
-      mongo.use("JobStateStore.renewLease", async () => {
+      write("JobStateStore.renewLease", async () => {
         const r = await states.updateOne(
           { job_name: jobName, "lease.owner": owner },
           { $set: { "lease.expires_at": new Date(now.getTime() + ttlMs).toISOString() } }
@@ -151,7 +159,7 @@ function make(prepare: boolean) {
       }).pipe(Effect.withSpan("JobStateStore.renewLease"))
 
     const releaseLease = (jobName: string, owner: string): Effect.Effect<void, StoreError> =>
-      mongo.use("JobStateStore.releaseLease", async () => {
+      write("JobStateStore.releaseLease", async () => {
         await states.updateOne({ job_name: jobName, "lease.owner": owner }, { $unset: { lease: "" } })
       }).pipe(Effect.withSpan("JobStateStore.releaseLease"))
 
