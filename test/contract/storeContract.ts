@@ -216,6 +216,18 @@ export const storeContract = (subject: StoreUnderTest): void => {
       assert.strictEqual(recent[0]?.source_object_id, oid(7))
     }))
 
+    test("a group of results stored again together (a Message Batch collected twice) replaces them", Effect.gen(function*() {
+      const store = yield* ConversationStore
+      const first = yield* Effect.forEach(Array.from({ length: 120 }, (_, i) => i), (i) => resultFor(i, "2024-05-01T10:00:00Z"))
+      yield* Effect.forEach(first.slice(0, 100), store.upsertResult, { concurrency: "unbounded", discard: true })
+      // all of them again, 100 existing and 20 new, in one group
+      const again = yield* Effect.forEach(Array.from({ length: 120 }, (_, i) => i), (i) => resultFor(i, "2024-05-02T10:00:00Z", "model-b"))
+      yield* Effect.forEach(again, store.upsertResult, { concurrency: "unbounded", discard: true })
+      assert.strictEqual((yield* store.counts(null)).results, 120)
+      const stored = yield* store.resultsByIds(again.map((r) => r.source_object_id))
+      assert.deepStrictEqual(new Set(stored.map((r) => r.analysis_metadata.model_used)), new Set(["model-b"]))
+    }))
+
     test("a dead letter folds repeated failures: attempts add up, failures count, first failure kept", Effect.gen(function*() {
       const store = yield* ConversationStore
       yield* store.upsertDeadLetter(failure(1, "2024-05-01T10:00:00Z", errorReport("AnalyzerError", "RateLimited", 4)))

@@ -22,6 +22,9 @@ const allDuplicateKeys = (error: MongoBulkWriteError): boolean => {
   return errors.length > 0 && errors.every((e) => e.code === 11000)
 }
 
+/** Updates sent in one command when results are stored again (see `upsertResolver`). */
+const UPDATE_GROUP = 50
+
 /** Every source `_id` that is an ObjectId: `$gte` the smallest one (range queries only match their own BSON type). */
 const MIN_OBJECT_ID = new ObjectId("000000000000000000000000")
 
@@ -161,18 +164,22 @@ function make(prepare: boolean) {
           if (!(error instanceof MongoBulkWriteError) || !allDuplicateKeys(error)) throw error
           for (const e of writeErrorsOf(error)) existing.push(docs[e.index]!)
         }
-        if (existing.length === 0) return
-        try {
-          await results.bulkWrite(
-            existing.map((result) => ({
-              updateOne: { filter: { source_object_id: result.source_object_id }, update: { $set: result }, upsert: true }
-            })),
-            { ordered: false }
-          )
-        } catch (error) {
-          // Two upserts of a new key race: the unique index lets one insert; the other
-          // writer's result for the same record is already there.
-          if (!(error instanceof MongoBulkWriteError) || !allDuplicateKeys(error)) throw error
+        // At most UPDATE_GROUP updates a command: FerretDB 1.24 (SQLite) never answers an update
+        // command of 100 upserting updates (90 take 0.3 s), and a group of re-stored results
+        // (a Message Batch collected twice) can be 200.
+        for (let i = 0; i < existing.length; i += UPDATE_GROUP) {
+          try {
+            await results.bulkWrite(
+              existing.slice(i, i + UPDATE_GROUP).map((result) => ({
+                updateOne: { filter: { source_object_id: result.source_object_id }, update: { $set: result }, upsert: true }
+              })),
+              { ordered: false }
+            )
+          } catch (error) {
+            // Two upserts of a new key race: the unique index lets one insert; the other
+            // writer's result for the same record is already there.
+            if (!(error instanceof MongoBulkWriteError) || !allDuplicateKeys(error)) throw error
+          }
         }
       }).pipe(Effect.andThen(Effect.sync(() => entries.forEach((entry) => entry.completeUnsafe(Exit.void)))))
     ).pipe(RequestResolver.batchN(1000))
