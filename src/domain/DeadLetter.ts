@@ -35,7 +35,9 @@ export const DeadLetter = Schema.Struct({
   last_failed_at: Schema.String,
   resolved_at: Schema.NullOr(Schema.String),
   /** Set by `dead-letters retry` while another instance runs the job: it retries the record in its next batch. */
-  retry_requested_at: Schema.optionalKey(Schema.NullOr(Schema.String))
+  retry_requested_at: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  /** Which failure was folded in last (batch mode: the Message Batch id); the same one again changes nothing. */
+  last_occurrence: Schema.optionalKey(Schema.String)
 })
 export type DeadLetter = typeof DeadLetter.Type
 
@@ -46,6 +48,12 @@ export interface DeadLetterInput {
   readonly analysis_version: string
   readonly error: ErrorReport
   readonly failed_at: string
+  /**
+   * What failed, when the same failure can be reported again (batch mode: the Message Batch id,
+   * whose results are collected again after a crash): a report of the occurrence folded in
+   * last changes nothing.
+   */
+  readonly occurrence?: string | undefined
 }
 
 export interface DeadLetterFilter {
@@ -63,7 +71,12 @@ export interface DeadLetterFilter {
 }
 
 /** Folds a new failure into an existing dead letter (or starts one). Shared by both stores. */
-export const foldDeadLetter = (existing: DeadLetter | undefined, input: DeadLetterInput): DeadLetter => ({
+export const foldDeadLetter = (existing: DeadLetter | undefined, input: DeadLetterInput): DeadLetter =>
+  existing !== undefined && input.occurrence !== undefined && existing.last_occurrence === input.occurrence
+    ? existing
+    : folded(existing, input)
+
+const folded = (existing: DeadLetter | undefined, input: DeadLetterInput): DeadLetter => ({
   source_object_id: input.source_object_id,
   conversation_id: `conv_${input.source_object_id}`,
   job_name: input.job_name,
@@ -74,5 +87,10 @@ export const foldDeadLetter = (existing: DeadLetter | undefined, input: DeadLett
   failures: (existing?.failures ?? 0) + 1,
   first_failed_at: existing?.first_failed_at ?? input.failed_at,
   last_failed_at: input.failed_at,
-  resolved_at: null
+  resolved_at: null,
+  ...(input.occurrence !== undefined
+    ? { last_occurrence: input.occurrence }
+    : existing?.last_occurrence !== undefined
+    ? { last_occurrence: existing.last_occurrence }
+    : {})
 })

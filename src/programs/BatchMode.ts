@@ -243,7 +243,8 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(
     }
   }
 
-  function deadLetter(id: string, error: RecordError, attempts: number) {
+  /** `batchId`: the failure came in that Message Batch's results, which a crash can make us collect again. */
+  function deadLetter(id: string, error: RecordError, attempts: number, batchId?: string) {
     return Effect.gen(function*() {
       yield* Effect.logWarning(`dead-lettered after ${attempts} attempt(s): ${error._tag}: ${error.message}`).pipe(Effect.annotateLogs({ record: id }))
       yield* storeOp(store.upsertDeadLetter({
@@ -251,7 +252,8 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(
         job_name: settings.jobName,
         analysis_version: ANALYSIS_VERSION,
         error: errorReport(error, attempts),
-        failed_at: nowIso()
+        failed_at: nowIso(),
+        ...(batchId !== undefined ? { occurrence: `message-batch:${batchId}` } : {})
       }))
       yield* Metric.update(Metrics.recordsDeadLettered, 1)
       return { _tag: "DeadLettered", sourceId: id } satisfies Outcome
@@ -270,7 +272,7 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(
       const retryOrDeadLetter = (id: string, error: AnalyzerError | ModelOutputInvalid) => {
         const entry = entryOf(id)
         const attempts = entry.attempts + 1
-        if (attempts > settings.retry.maxRetries) return deadLetter(id, error, attempts).pipe(Effect.map((o) => o as Outcome | undefined))
+        if (attempts > settings.retry.maxRetries) return deadLetter(id, error, attempts, b.batch_id!).pipe(Effect.map((o) => o as Outcome | undefined))
         requeue.push({ ...entry, attempts })
         return Effect.succeed<Outcome | undefined>(undefined)
       }
@@ -287,7 +289,7 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(
             return undefined
           }
           const decoded = yield* Effect.result(decodeConversation(record))
-          if (decoded._tag === "Failure") return yield* deadLetter(id, decoded.failure, 1)
+          if (decoded._tag === "Failure") return yield* deadLetter(id, decoded.failure, 1, b.batch_id!)
           const conversation = decoded.success
           if (line._tag === "errored") {
             const error = line.error
@@ -303,14 +305,14 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(
                 sourceId: id
               })
             }
-            return yield* deadLetter(id, error, entryOf(id).attempts + 1)
+            return yield* deadLetter(id, error, entryOf(id).attempts + 1, b.batch_id!)
           }
           const analysis = yield* Effect.result(provider.decode(line.message, conversation))
           if (analysis._tag === "Failure") {
             streak = noStreak
             const error = analysis.failure
             // An answer cut at max_tokens or a refusal would repeat: a dead letter at once.
-            if (error._tag === "AnalyzerError" && !error.isRetryable) return yield* deadLetter(id, error, entryOf(id).attempts + 1)
+            if (error._tag === "AnalyzerError" && !error.isRetryable) return yield* deadLetter(id, error, entryOf(id).attempts + 1, b.batch_id!)
             return yield* retryOrDeadLetter(id, error)
           }
           streak = noStreak

@@ -266,6 +266,27 @@ export const storeContract = (subject: StoreUnderTest): void => {
       assert.strictEqual((yield* store.counts(null)).openDeadLetters, 1)
     }))
 
+    test("a failure reported again with the occurrence folded in last changes nothing; another occurrence counts", Effect.gen(function*() {
+      const store = yield* ConversationStore
+      const once = { ...failure(1, "2024-05-01T10:00:00Z", errorReport("AnalyzerError", "BadRequest", 1)), occurrence: "message-batch:a" }
+      yield* store.upsertDeadLetter(once)
+      yield* store.upsertDeadLetter({ ...once, failed_at: "2024-05-01T10:05:00Z" })
+      const [d] = yield* store.listDeadLetters({ ids: [oid(1)] })
+      assert.strictEqual(d?.failures, 1)
+      assert.strictEqual(d?.attempts, 1)
+      assert.strictEqual(d?.last_failed_at, "2024-05-01T10:00:00Z")
+      assert.strictEqual(d?.last_occurrence, "message-batch:a")
+      yield* store.upsertDeadLetter({ ...once, failed_at: "2024-05-02T10:00:00Z", occurrence: "message-batch:b" })
+      yield* store.upsertDeadLetter({ ...once, failed_at: "2024-05-03T10:00:00Z", occurrence: undefined })
+      const [e] = yield* store.listDeadLetters({ ids: [oid(1)] })
+      assert.strictEqual(e?.failures, 3)
+      assert.strictEqual(e?.last_failed_at, "2024-05-03T10:00:00Z")
+      assert.strictEqual(e?.last_occurrence, "message-batch:b")
+      // a new dead letter with an occurrence is created as usual
+      yield* store.upsertDeadLetter({ ...failure(2, "2024-05-01T10:00:00Z", errorReport("AnalyzerError", "BadRequest", 1)), occurrence: "message-batch:a" })
+      assert.strictEqual((yield* store.counts(null)).openDeadLetters, 2)
+    }))
+
     test("listDeadLetters filters by status, tag or reason, ids and limit, latest failure first", Effect.gen(function*() {
       const store = yield* ConversationStore
       yield* store.upsertDeadLetter(failure(1, "2024-05-01T10:00:01Z", errorReport("AnalyzerError", "RateLimited", 4)))

@@ -132,16 +132,26 @@ describe.skipIf(uri === "")("--llm-mode batch against a loopback Message Batches
     const server = await startLoopbackClaude()
     const db = freshDbName()
     try {
-      await seedSources(uri, db, 8)
-      server.batches.cutResultsAfter = 3
-      const first = await runCli(args(db, "--single-batch"), { env: anthropicEnv(server.url) })
+      // Results are handled 200 at a time: the cut after 230 lines comes after the first group
+      // (with its dead letter) was stored.
+      const seeded = await seedSources(uri, db, 240)
+      const rejected = seeded.ids[5]!
+      server.batches.outcomeFor.set(rejected, { errored: "invalid_request_error" })
+      server.batches.cutResultsAfter = 230
+      const first = await runCli(args(db, "--single-batch", "--batch-size", "300"), { env: anthropicEnv(server.url) })
       assert.strictEqual(first.code, 1)
+      const deadLetter = () => withDb(uri, db, (d) => d.collection("failed_analysis_records").findOne({ source_object_id: rejected }))
+      assert.strictEqual((await deadLetter())?.failures, 1)
       server.batches.cutResultsAfter = undefined
-      const second = await runCli(args(db, "--single-batch"), { env: anthropicEnv(server.url) })
+      const second = await runCli(args(db, "--single-batch", "--batch-size", "300"), { env: anthropicEnv(server.url) })
       assert.strictEqual(second.code, 0, second.stderr)
-      assert.strictEqual(reportValue(second.stdout, "Records Persisted"), "8")
+      assert.strictEqual(reportValue(second.stdout, "Records Persisted"), "239")
       assert.strictEqual(server.batches.all.length, 1)
-      await assertInvariant(db, 8)
+      // the same failure reported again by the second collection is not a second failure
+      const d = await deadLetter()
+      assert.strictEqual(d?.failures, 1)
+      assert.strictEqual(d?.attempts, 1)
+      await assertInvariant(db, 240)
       assertSubmittedOnce(server)
     } finally {
       await server.close()

@@ -85,7 +85,10 @@ describe.skipIf(suiteUri === "")("MongoDB killed in the middle of a batch", () =
     const watcher = await connect(server.uri, 2_000)
     let before = 0
     try {
-      await waitUntil("a few results", async () => (before = await watcher.db(dbName).collection(RESULT_COLLECTION).countDocuments()) >= 8, 60_000, 50)
+      await waitUntil("a few results", async () => {
+        if (child.process.exitCode !== null) throw new Error(`the CLI exited early:\n${child.stderr()}`)
+        return (before = await watcher.db(dbName).collection(RESULT_COLLECTION).countDocuments()) >= 8
+      }, 60_000, 50)
     } finally {
       await watcher.close().catch(() => undefined)
     }

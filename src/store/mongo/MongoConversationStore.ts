@@ -11,7 +11,7 @@ import {
 } from "../../domain/Result.ts"
 import { OBJECT_ID_PATTERN, type SourceRecord } from "../../domain/Source.ts"
 import { ConversationStore, type DeadLetterCount, type ModelUsed, type ResultWindow } from "../../services/ConversationStore.ts"
-import { decodeStored, upsertWithRetryOnDuplicate, writeErrorsOf } from "./errors.ts"
+import { decodeStored, isDuplicateKey, upsertWithRetryOnDuplicate, writeErrorsOf } from "./errors.ts"
 import { ensureIndex, type IndexSpec } from "./indexes.ts"
 import { Mongo } from "./MongoClient.ts"
 
@@ -187,13 +187,19 @@ function make(prepare: boolean) {
     const upsertResult = (result: AgenticAnalysis): Effect.Effect<void, StoreError> =>
       Effect.request(new UpsertResult({ result }), upsertResolver).pipe(Effect.withSpan("ConversationStore.upsertResult"))
 
-    /** One atomic update with the same outcome as `foldDeadLetter` (no pipeline update: FerretDB lacks it). */
+    /**
+     * One atomic update with the same outcome as `foldDeadLetter` (no pipeline update: FerretDB
+     * lacks it). With an `occurrence`, the filter leaves out a dead letter that already folded
+     * it in; the upsert then collides with it on the unique index, and that is the no-op.
+     */
     const upsertDeadLetter = (input: DeadLetterInput): Effect.Effect<void, StoreError> =>
       mongo.use("ConversationStore.upsertDeadLetter", async () => {
-        // A concurrent upsert may insert the document first: the retry then updates it.
-        await upsertWithRetryOnDuplicate(() =>
+        const write = () =>
           deadLetters.updateOne(
-            { source_object_id: input.source_object_id },
+            {
+              source_object_id: input.source_object_id,
+              ...(input.occurrence !== undefined ? { last_occurrence: { $ne: input.occurrence } } : {})
+            },
             {
               $set: {
                 conversation_id: `conv_${input.source_object_id}`,
@@ -202,14 +208,21 @@ function make(prepare: boolean) {
                 status: "open",
                 error: input.error,
                 last_failed_at: input.failed_at,
-                resolved_at: null
+                resolved_at: null,
+                ...(input.occurrence !== undefined ? { last_occurrence: input.occurrence } : {})
               },
               $inc: { attempts: input.error.attempts, failures: 1 },
               $setOnInsert: { first_failed_at: input.failed_at }
             },
             { upsert: true }
           )
-        )
+        try {
+          // A concurrent upsert may insert the document first: the retry then updates it.
+          await upsertWithRetryOnDuplicate(write)
+        } catch (error) {
+          // Still a collision: the document exists and has folded this occurrence in already.
+          if (input.occurrence === undefined || !isDuplicateKey(error)) throw error
+        }
       }).pipe(Effect.withSpan("ConversationStore.upsertDeadLetter"))
 
     const resolveDeadLetter = (sourceId: string, at: string): Effect.Effect<boolean, StoreError> =>
