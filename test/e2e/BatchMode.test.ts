@@ -206,6 +206,14 @@ describe.skipIf(uri === "")("--llm-mode batch against a loopback Message Batches
       assert.match(stats.stdout, /msgbatch_loopback_1 - in_progress - 5 requests - processing 5/)
       assert.strictEqual(server.requests.length, calls)
 
+      // --reset-state would forget the batch in flight: refused, exit 2, the state untouched
+      const before = await withDb(uri, db, (d) => d.collection("job_state").findOne({}, { projection: { _id: 0, lease: 0 } }))
+      const reset = await runCli(args(db, "--reset-state", "--single-batch"), { env: anthropicEnv(server.url) })
+      assert.strictEqual(reset.code, 2, reset.stderr)
+      assert.match(reset.stderr, /--reset-state: 1 Message Batch\(es\) of job \S+ not collected yet \(msgbatch_loopback_1\); collect them first/)
+      assert.deepStrictEqual(await withDb(uri, db, (d) => d.collection("job_state").findOne({}, { projection: { _id: 0, lease: 0 } })), before)
+      assert.strictEqual(server.requests.length, calls)
+
       server.batches.now += 3_600_000
       const next = await runCli(args(db, "--single-batch"), { env: anthropicEnv(server.url) })
       assert.strictEqual(next.code, 0, next.stderr)
