@@ -2,20 +2,10 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect } from "effect"
 import { MongoClient } from "mongodb"
 import { RESULT_COLLECTION } from "../src/domain/Result.ts"
-import { decodeConversation } from "../src/domain/Source.ts"
-import { loadSourceFile } from "../src/store/memory/Samples.ts"
 import { seedSources } from "./overhead.ts"
-import { log, REPO_ROOT, round } from "./support.ts"
-
-/** The valid sample conversations, cycled: realistic text for the heuristic analyzer. */
-export const sampleDocs = (): ReadonlyArray<Record<string, unknown>> => {
-  const valid = loadSourceFile(path.join(REPO_ROOT, "samples/sentiment_analysis.json"))
-    .filter((r) => Effect.runSync(Effect.result(decodeConversation(r)))._tag === "Success")
-  return valid.map((r) => r.doc as Record<string, unknown>)
-}
+import { log, REPO_ROOT, round, sampleDocs } from "./support.ts"
 
 export interface ChildRun {
   readonly backlog: number
@@ -42,7 +32,7 @@ const childEnv = (): NodeJS.ProcessEnv => {
   return env
 }
 
-interface CliRun {
+export interface CliRun {
   readonly code: number | null
   readonly peakKb: number | undefined
   readonly seconds: number
@@ -50,15 +40,24 @@ interface CliRun {
   readonly stderrTail: string
 }
 
-/**
- * Runs the CLI as a child and returns its exit code and peak RSS: from `/usr/bin/time -v` when
- * present, else from the child's VmHWM read while it runs.
- */
+/** Runs the CLI as a child and returns its exit code and peak RSS (see `runNode`). */
 export const runCli = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}): Promise<CliRun> =>
+  runNode(path.join(REPO_ROOT, "src/main.ts"), args, extraEnv)
+
+/**
+ * Runs a Node script as a child and returns its exit code and peak RSS: from `/usr/bin/time -v`
+ * when present, else from the child's VmHWM read while it runs.
+ */
+export const runNode = (
+  script: string,
+  args: ReadonlyArray<string>,
+  extraEnv: Record<string, string> = {},
+  nodeArgs: ReadonlyArray<string> = []
+): Promise<CliRun> =>
   new Promise((resolve, reject) => {
     const useTime = fs.existsSync(TIME)
     const node = process.execPath
-    const cli = [path.join(REPO_ROOT, "src/main.ts"), ...args]
+    const cli = [...nodeArgs, script, ...args]
     const child = useTime ? spawn(TIME, ["-v", node, ...cli], { cwd: REPO_ROOT, env: { ...childEnv(), ...extraEnv } }) : spawn(node, cli, { cwd: REPO_ROOT, env: { ...childEnv(), ...extraEnv } })
     const start = performance.now()
     let stderr = ""

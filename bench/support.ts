@@ -5,20 +5,29 @@ import * as path from "node:path"
 import { Effect, Layer, References, Result } from "effect"
 import { type AgentConfig, type JobSettings, Settings } from "../src/services/Settings.ts"
 import { loadAgentConfig } from "../src/config/Rubric.ts"
-import { type FlagValues, resolveSettings } from "../src/config/resolveSettings.ts"
+import { decodeConversation } from "../src/domain/Source.ts"
+import { loadSourceFile } from "../src/store/memory/Samples.ts"
+import { type Env, type FlagValues, resolveSettings } from "../src/config/resolveSettings.ts"
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "..")
 
+/** The valid sample conversations, to be cycled: realistic text and sizes for the analyzers. */
+export const sampleDocs = (): ReadonlyArray<Record<string, unknown>> => {
+  const valid = loadSourceFile(path.join(REPO_ROOT, "samples/sentiment_analysis.json"))
+    .filter((r) => Effect.runSync(Effect.result(decodeConversation(r)))._tag === "Success")
+  return valid.map((r) => r.doc as Record<string, unknown>)
+}
+
 /**
- * The settings of a run as the CLI resolves them: the repository's YAML, no environment,
- * the given flags on top.
+ * The settings of a run as the CLI resolves them: the repository's YAML, the environment
+ * (none unless given), the given flags on top.
  */
-export const benchSettings = (flags: FlagValues): {
+export const benchSettings = (flags: FlagValues, env: Env = {}): {
   readonly settings: JobSettings
   readonly agent: AgentConfig
   readonly layer: Layer.Layer<Settings>
 } => {
-  const settings = Result.getOrThrow(resolveSettings(flags, {}, REPO_ROOT))
+  const settings = Result.getOrThrow(resolveSettings(flags, env, REPO_ROOT))
   const agent = Result.getOrThrow(loadAgentConfig(settings.agentConfigPath, REPO_ROOT))
   return { settings, agent, layer: Settings.layerValue(settings, agent) }
 }

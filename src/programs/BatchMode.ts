@@ -42,9 +42,9 @@ import { storeOp } from "./StoreOp.ts"
 
 /**
  * The API takes up to 100,000 requests or 256 MB a batch. A submit holds one chunk of built
- * requests in memory, and the SDK its JSON and the request buffer besides (about 4× the chunk
- * at peak, measured by the bench), so chunks stay far below the API's limits: 32 MB is ~1,100
- * requests at the measured median of ~30 KB (rationales on).
+ * requests until it is uploaded; the adapter streams the upload and serializes the part every
+ * request shares (the rubric, the tool) once, so a chunk costs memory for its conversations
+ * only. 32 MB is ~1,100 requests at the measured median of ~30 KB (rationales on).
  */
 export const API_BATCH_MAX_REQUESTS = 10_000
 export const API_BATCH_MAX_BYTES = 32 * 1024 * 1024

@@ -1,4 +1,3 @@
-import Anthropic from "@anthropic-ai/sdk"
 import type { MessageBatch, MessageBatchIndividualResponse } from "@anthropic-ai/sdk/resources/messages/batches"
 import { Effect, Layer, Redacted, Stream } from "effect"
 import type { AnalyzerError, ConfigError } from "../../domain/Errors.ts"
@@ -6,6 +5,7 @@ import type { Conversation } from "../../domain/Source.ts"
 import { type BatchInfo, BatchProvider, type BatchRequest, type BatchResultLine } from "../../services/BatchProvider.ts"
 import { Settings } from "../../services/Settings.ts"
 import { claudeDirect } from "./AnthropicAnalyzer.ts"
+import { batchBody, type EncodedRequest, makeRequestEncoder } from "./BatchBody.ts"
 import { type ClassifyContext, classifySdkError, classifyStatus } from "./Errors.ts"
 import { buildMessagesBody } from "./Request.ts"
 import { decodeAnalysis } from "./Response.ts"
@@ -60,8 +60,8 @@ const toLine = (r: MessageBatchIndividualResponse, ctx: ClassifyContext): BatchR
 /**
  * `BatchProvider` on `client.messages.batches` of `@anthropic-ai/sdk`: the client built as the
  * online adapter builds it (key, `ANTHROPIC_BASE_URL`, `maxRetries: 0`), the requests with the
- * online request builder (one-hour prompt cache: a batch's requests run over hours), and each
- * `succeeded` message decoded by the online decoder.
+ * online request builder (one-hour prompt cache: a batch's requests run over hours) and uploaded
+ * as a stream (`BatchBody.ts`), and each `succeeded` message decoded by the online decoder.
  */
 export class MessageBatches {
   static readonly layer: Layer.Layer<BatchProvider, AnalyzerError | ConfigError, Settings> = Layer.effect(
@@ -72,22 +72,27 @@ export class MessageBatches {
       const call = <A>(f: (signal: AbortSignal) => Promise<A>) => Effect.tryPromise({ try: f, catch: (e) => classifySdkError(e, ctx) })
       yield* Effect.logInfo(`batch mode: Message Batches API, model ${model}, ${baseURL}`)
 
+      const encode = makeRequestEncoder()
       const buildRequest = (conversation: Conversation): BatchRequest => {
         const params = buildMessagesBody({ model, maxTokens: settings.llmOptions.maxTokens, system, conversation, request, cacheTtl: "1h" })
-        const body = { custom_id: conversation.sourceId, params }
-        return { customId: conversation.sourceId, bytes: Buffer.byteLength(JSON.stringify(body)), body }
+        const body = encode(conversation.sourceId, params)
+        return { customId: conversation.sourceId, bytes: body.bytes, body }
       }
 
       return BatchProvider.of({
         model,
         buildRequest,
+        // `client.messages.batches.create` posts this path with the requests serialized whole;
+        // the same post with the body streamed (see `batchBody`).
         create: (requests) =>
-          call((signal) =>
-            client.messages.batches.create(
-              { requests: requests.map((r) => r.body) as Anthropic.Messages.Batches.BatchCreateParams["requests"] },
-              { signal }
-            )
-          ).pipe(Effect.map(toInfo), Effect.withSpan("MessageBatches.create")),
+          call((signal) => {
+            const body = batchBody(requests.map((r) => r.body as EncodedRequest))
+            return client.post<MessageBatch>("/v1/messages/batches", {
+              body: body.stream,
+              headers: { "content-type": "application/json", "content-length": String(body.length) },
+              signal
+            })
+          }).pipe(Effect.map(toInfo), Effect.withSpan("MessageBatches.create")),
         retrieve: (id) => call((signal) => client.messages.batches.retrieve(id, {}, { signal })).pipe(Effect.map(toInfo)),
         cancel: (id) => call((signal) => client.messages.batches.cancel(id, {}, { signal })).pipe(Effect.map(toInfo)),
         list: ({ createdAfter, limit }) =>
