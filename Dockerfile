@@ -33,5 +33,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 
 # SIGTERM (docker stop) starts a graceful stop of up to shutdown.grace_seconds (30 s): run with
 # `--stop-timeout 45` (compose: stop_grace_period) so Docker does not SIGKILL it after 10 s.
-ENTRYPOINT ["node", "src/main.ts"]
+ENTRYPOINT ["node", "--max-old-space-size=512", "src/main.ts"]
 CMD ["--interval", "5", "--health-port", "8080", "--health-host", "0.0.0.0", "--log-format", "json"]

@@ -5,7 +5,7 @@ import * as path from "node:path"
 import { MongoClient } from "mongodb"
 import { RESULT_COLLECTION } from "../src/domain/Result.ts"
 import { seedSources } from "./overhead.ts"
-import { log, REPO_ROOT, round, sampleDocs } from "./support.ts"
+import { CLI_NODE_FLAGS, log, REPO_ROOT, round, sampleDocs } from "./support.ts"
 
 export interface ChildRun {
   readonly backlog: number
@@ -42,7 +42,7 @@ export interface CliRun {
 
 /** Runs the CLI as a child and returns its exit code and peak RSS (see `runNode`). */
 export const runCli = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}): Promise<CliRun> =>
-  runNode(path.join(REPO_ROOT, "src/main.ts"), args, extraEnv)
+  runNode(path.join(REPO_ROOT, "src/main.ts"), args, extraEnv, CLI_NODE_FLAGS)
 
 /**
  * Runs a Node script as a child and returns its exit code and peak RSS: from `/usr/bin/time -v`

@@ -15,7 +15,7 @@ import { type MemoryOverhead, type MongoOverhead, runMemoryOverhead, runMongoOve
 import { runScaling, type ScalingRow } from "./scaling.ts"
 import { type LoopbackRun, runAgainstLoopback } from "./throughput.ts"
 import { type ReportRun, reportRuns } from "./report.ts"
-import { findPid, log, machineInfo, REPO_ROOT, round, table } from "./support.ts"
+import { CLI_NODE_FLAGS, findPid, log, machineInfo, REPO_ROOT, round, table } from "./support.ts"
 
 const SECTIONS = ["scaling", "overhead", "mongo", "memory", "llm", "batch", "throughput", "report"] as const
 type Section = typeof SECTIONS[number]
@@ -349,7 +349,8 @@ const main = async () => {
       const { small, large, repeats, ferretdb } = sizes.batch
       const generated: Array<GeneratedBatchModeRun> = []
       const onFerretDb: Array<BatchModeRun> = []
-      const nodeArgs = process.env.BENCH_BATCH_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? []
+      // The generated-store child runs with the launchers' flags unless told otherwise.
+      const nodeArgs = process.env.BENCH_BATCH_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? [...CLI_NODE_FLAGS]
       const summary = () => {
         const peaks = (records: number) => generated.filter((r) => r.records === records && r.verified).flatMap((r) => (r.peak_rss_mb === undefined ? [] : [r.peak_rss_mb]))
         const a = peaks(small)

@@ -182,3 +182,6 @@ export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<Readon
 export const log = (message: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`)
 }
+
+/** The Node flags every launcher of the CLI passes (bin/cpa, package.json, Dockerfile, deploy/cpa.service; a test keeps them equal): the bench's CLI children run with them too. */
+export const CLI_NODE_FLAGS: ReadonlyArray<string> = ["--max-old-space-size=512"]

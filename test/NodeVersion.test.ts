@@ -30,7 +30,19 @@ describe("the Node.js version check", () => {
   it("every npm script that runs the code checks the Node version first", () => {
     const scripts: Record<string, string> = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")).scripts
     for (const [name, command] of Object.entries(scripts)) {
-      assert.match(command, /^node (bin\/cpa|tools\/check-node\.cjs)\b/, `npm run ${name}`)
+      assert.match(command, /^node (--max-old-space-size=512 bin\/cpa|tools\/check-node\.cjs)\b/, `npm run ${name}`)
     }
+  })
+
+  it("every launcher of the CLI caps V8's old space at the same 512 MB the bench measures with", async () => {
+    const { CLI_NODE_FLAGS } = await import("../bench/support.ts")
+    assert.deepStrictEqual(CLI_NODE_FLAGS, ["--max-old-space-size=512"])
+    const flag = CLI_NODE_FLAGS[0]!
+    const read = (file: string) => fs.readFileSync(path.join(REPO, file), "utf8")
+    assert.strictEqual(read("bin/cpa").split("\n")[0], `#!/usr/bin/env -S node ${flag}`)
+    assert.include(read("Dockerfile"), `ENTRYPOINT ["node", "${flag}", "src/main.ts"]`)
+    assert.include(read("deploy/cpa.service"), `ExecStart=/usr/bin/node ${flag} src/main.ts`)
+    const scripts: Record<string, string> = JSON.parse(read("package.json")).scripts
+    for (const name of ["start", "demo"]) assert.match(scripts[name]!, new RegExp(`^node ${flag} bin/cpa`), `npm run ${name}`)
   })
 })
