@@ -157,7 +157,7 @@ describe.skipIf(uri === "")("--llm-mode batch against a loopback Message Batches
       await server.close()
       await dropDb(uri, db)
     }
-  })
+  }, 90_000)
 
   for (const point of ["after-intent", "after-create"] as const) {
     it(`SIGKILL ${point === "after-intent" ? "after the intent is saved, before the batch is created" : "after the batch is created, before its id is saved"}: nothing paid twice, nothing lost`, async () => {
