@@ -55,7 +55,7 @@ const sizes = smoke
     throughput: { records: envInt("BENCH_THROUGHPUT_RECORDS", 1_500), cacheRecords: 300 },
     overhead: { records: envInt("BENCH_MEMORY_RECORDS", 50_000), batchSize: 1000, concurrency: 8 },
     // On FerretDB an upsert scans the results and a sorted read or count scans the sources
-    // (see BENCHMARKS.md): these sizes keep the full run near a quarter of an hour on 2 cores.
+    // (see BENCHMARKS.md): these sizes keep the full run near 20 minutes on 2 cores.
     mongo: { records: envInt("BENCH_MONGO_RECORDS", 5_000), upsertLoopRecords: envInt("BENCH_UPSERT_RECORDS", 1_000), batchSize: 1000, concurrency: 8 },
     rss: { small: envInt("BENCH_RSS_SMALL", 1_000), large: envInt("BENCH_RSS_LARGE", 10_000), backlog: envInt("BENCH_RSS_BACKLOG", 100_000), backlogBatches: 3 },
     // Batch mode at 10,000 and 100,000 records with a generated store (FerretDB would take about
