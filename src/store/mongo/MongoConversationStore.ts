@@ -164,15 +164,23 @@ function make(prepare: boolean) {
           if (!(error instanceof MongoBulkWriteError) || !allDuplicateKeys(error)) throw error
           for (const e of writeErrorsOf(error)) existing.push(docs[e.index]!)
         }
+        // The existing documents' `_id`s in one query, then updates by `_id`: FerretDB (SQLite)
+        // looks up only an `_id` equality by index and scans the collection for any other filter,
+        // once per update. An upsert by `_id` re-creates a document deleted in between.
+        const ids = new Map<string, ObjectId>()
+        const found = await results.find({ source_object_id: { $in: existing.map((r) => r.source_object_id) } }, { projection: { _id: 1, source_object_id: 1 } }).toArray()
+        for (const d of found) if (d._id instanceof ObjectId) ids.set(String(d.source_object_id), d._id)
         // At most UPDATE_GROUP updates a command: FerretDB 1.24 (SQLite) never answers an update
         // command of 100 upserting updates (90 take 0.3 s), and a group of re-stored results
         // (a Message Batch collected twice) can be 200.
         for (let i = 0; i < existing.length; i += UPDATE_GROUP) {
           try {
             await results.bulkWrite(
-              existing.slice(i, i + UPDATE_GROUP).map((result) => ({
-                updateOne: { filter: { source_object_id: result.source_object_id }, update: { $set: result }, upsert: true }
-              })),
+              existing.slice(i, i + UPDATE_GROUP).map((result) => {
+                const _id = ids.get(result.source_object_id)
+                const filter: Filter<Document> = _id !== undefined ? { _id } : { source_object_id: result.source_object_id }
+                return { updateOne: { filter, update: { $set: result }, upsert: true } }
+              }),
               { ordered: false }
             )
           } catch (error) {
