@@ -164,6 +164,7 @@ function make(prepare: boolean) {
           if (!(error instanceof MongoBulkWriteError) || !allDuplicateKeys(error)) throw error
           for (const e of writeErrorsOf(error)) existing.push(docs[e.index]!)
         }
+        if (existing.length === 0) return
         // The existing documents' `_id`s in one query, then updates by `_id`: FerretDB (SQLite)
         // looks up only an `_id` equality by index and scans the collection for any other filter,
         // once per update. An upsert by `_id` re-creates a document deleted in between.
