@@ -73,7 +73,9 @@ describe.skipIf(suiteUri === "")("MongoDB killed in the middle of a batch", () =
     const logDir = path.join(dir, "logs")
     const config = writeConfig(dir, {
       ...E2E_SETTINGS,
-      mongodb: { server_selection_timeout_ms: 500, socket_timeout_ms: 3_000 },
+      // 2 s: the first connection must survive a loaded machine (three test files at a time
+      // took longer than 500 ms to select FerretDB); after the kill each retry waits this long.
+      mongodb: { server_selection_timeout_ms: 2_000, socket_timeout_ms: 3_000 },
       job: { concurrency: CONCURRENCY },
       lease: { ttl_seconds: 3 }
     })
