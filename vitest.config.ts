@@ -9,8 +9,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
-    // Three test files at a time: ~115 s instead of ~180 s one at a time on this 2-core machine
-    // (the suite is CPU-bound: ~230 s of CPU, a third of it FerretDB's; four at a time is no
+    // Three test files at a time: ~90 s instead of ~180 s one at a time on this 2-core machine
+    // (the suite is CPU-bound: ~165 s of CPU, much of it FerretDB's; four at a time was no
     // faster). Two lifecycle tests were flaky this way until job_state writes were serialized
     // (FerretDB lost a save that raced a lease renewal) and the SIGKILL test asserted the real
     // re-analysis bound.
