@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { NodeServices } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Console as NodeConsole } from "node:console"
 import { Writable } from "node:stream"
 import { Cause, ConfigProvider, Console, Context, Effect, Exit as EffectExit, Fiber, Layer, Option, Redacted, Result, Runtime } from "effect"

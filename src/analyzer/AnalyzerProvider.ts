@@ -2,14 +2,9 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Effect, Layer, Option } from "effect"
 import { type AnalyzerError, ConfigError } from "../domain/Errors.ts"
-import { AiCoreAnalyzer } from "./claude/AiCoreAnalyzer.ts"
-import { serviceKeyConfig } from "./claude/AiCoreAuth.ts"
 import type { Analyzer } from "../services/Analyzer.ts"
-import { AnthropicAnalyzer, apiKeyConfig } from "./claude/AnthropicAnalyzer.ts"
-import { MessageBatches } from "./claude/MessageBatches.ts"
+import { apiKeyConfig, serviceKeyConfig } from "./claude/Credentials.ts"
 import type { BatchProvider } from "../services/BatchProvider.ts"
-import { HeuristicAnalyzer } from "./heuristic/HeuristicAnalyzer.ts"
-import { RateLimiter } from "./claude/RateLimiter.ts"
 import { type Provider, Settings } from "../services/Settings.ts"
 
 const isSet = <A>(config: Effect.Effect<Option.Option<A>, unknown>) =>
@@ -34,7 +29,8 @@ export const chooseProvider: Effect.Effect<Provider, ConfigError, Settings> = Ef
 /**
  * The `Analyzer` of this run, chosen by `Settings.llm` (or by the credentials present). The
  * Claude adapters share one client-side rate limiter; credentials are checked while the layer
- * is built, so a missing or refused key stops the run before the first record.
+ * is built, so a missing or refused key stops the run before the first record. Each adapter is
+ * loaded only when chosen: the Anthropic SDK alone is ~270 modules a heuristic run never needs.
  */
 export const analyzerLayer: Layer.Layer<Analyzer, AnalyzerError | ConfigError, Settings> = Layer.unwrap(
   Effect.gen(function*() {
@@ -42,11 +38,19 @@ export const analyzerLayer: Layer.Layer<Analyzer, AnalyzerError | ConfigError, S
     yield* Effect.logDebug(`analyzer: provider ${provider}`)
     switch (provider) {
       case "heuristic":
-        return HeuristicAnalyzer.layer
-      case "anthropic":
+        return (yield* Effect.promise(() => import("./heuristic/HeuristicAnalyzer.ts"))).HeuristicAnalyzer.layer
+      case "anthropic": {
+        const [{ AnthropicAnalyzer }, { RateLimiter }] = yield* Effect.promise(() =>
+          Promise.all([import("./claude/AnthropicAnalyzer.ts"), import("./claude/RateLimiter.ts")])
+        )
         return AnthropicAnalyzer.layer.pipe(Layer.provide(RateLimiter.layer))
-      case "aicore":
+      }
+      case "aicore": {
+        const [{ AiCoreAnalyzer }, { RateLimiter }] = yield* Effect.promise(() =>
+          Promise.all([import("./claude/AiCoreAnalyzer.ts"), import("./claude/RateLimiter.ts")])
+        )
         return AiCoreAnalyzer.layer.pipe(Layer.provide(RateLimiter.layer))
+      }
     }
   })
 )
@@ -64,6 +68,6 @@ export const batchProviderLayer: Layer.Layer<BatchProvider, AnalyzerError | Conf
         message: `llm.mode: batch mode needs Claude direct (ANTHROPIC_API_KEY): ${provider === "aicore" ? "SAP AI Core has no Message Batches API" : "the heuristic makes no model calls to batch"}`
       })
     }
-    return MessageBatches.layer
+    return (yield* Effect.promise(() => import("./claude/MessageBatches.ts"))).MessageBatches.layer
   })
 )

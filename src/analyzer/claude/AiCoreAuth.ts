@@ -4,6 +4,7 @@ import { Clock, Config, Effect, Option, Predicate, Redacted, Semaphore } from "e
 import YAML from "yaml"
 import { AnalyzerError } from "../../domain/Errors.ts"
 import { isHttpUrl, scrub } from "../../domain/Text.ts"
+import { serviceKeyConfig } from "./Credentials.ts"
 import { type ClassifyContext, classifyStatus, providerMessage, transportError } from "./Errors.ts"
 
 /** The parts of an SAP AI Core service key the job uses. */
@@ -17,9 +18,6 @@ export interface ServiceKey {
   /** Where the key came from, for messages: a file path or `AICORE_SERVICE_KEY`. */
   readonly source: string
 }
-
-/** `AICORE_SERVICE_KEY`: the service key's JSON, if set. */
-export const serviceKeyConfig = Config.option(Config.Redacted("AICORE_SERVICE_KEY"))
 
 const credentialsError = (message: string) => new AnalyzerError({ reason: "Credentials", message })
 

@@ -11,12 +11,10 @@ import { buildMessagesBody, DEFAULT_ANTHROPIC_MODEL, kpiTool, type RequestOption
 import { decodeAnalysis } from "./Response.ts"
 import { type Feedback, RateLimiter } from "./RateLimiter.ts"
 import { checkCachePrefix, warnIfUnpriced } from "./StartupChecks.ts"
+import { apiKeyConfig } from "./Credentials.ts"
 import { Settings } from "../../services/Settings.ts"
 
 export const DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
-
-/** `ANTHROPIC_API_KEY`, if set (an empty value counts as unset). */
-export const apiKeyConfig = Config.option(Config.Redacted("ANTHROPIC_API_KEY"))
 
 /** Header-safe: printable ASCII without spaces. Anything else would fail on every request. */
 export const isUsableSecret = (value: string): boolean => /^[\x21-\x7e]+$/.test(value)
