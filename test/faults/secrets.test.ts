@@ -68,9 +68,13 @@ describe.skipIf(uri === "")("secrets", () => {
       const config = writeConfig(dir, {
         ...E2E_SETTINGS,
         job: { concurrency: 1 },
-        mongodb: { server_selection_timeout_ms: 1_000 },
+        // 5 s: under a loaded machine (test files run three at a time) 1 s was once too short
+        // to reach the real server, and the run failed on MongoDB before calling the provider.
+        mongodb: { server_selection_timeout_ms: 5_000 },
         lease: { ttl_seconds: 2 }
       })
+      // The run against a port with no server waits for server selection: 1 s is enough there.
+      const noServerConfig = writeConfig(dir, { ...E2E_SETTINGS, job: { concurrency: 1 }, mongodb: { server_selection_timeout_ms: 1_000 } }, "no-server.yaml")
       const seeded = yield* Effect.promise(() => seedSources(uri, dbName, 6))
       const [r0, r1, r2] = seeded.ids
       const plain = yield* Effect.promise(() => acceptsPlain(uri))
@@ -81,10 +85,10 @@ describe.skipIf(uri === "")("secrets", () => {
         serviceurls: { AI_API_URL: fake.url }
       })
       const env = cleanEnv({ ANTHROPIC_API_KEY: API_KEY, ANTHROPIC_BASE_URL: fake.url, AICORE_SERVICE_KEY: serviceKey })
-      const common = ["--config", config, "--batch-size", "100", "--single-batch", "--log-level", "DEBUG"]
+      const common = ["--batch-size", "100", "--single-batch", "--log-level", "DEBUG"]
       const outputs: Array<string> = []
-      const cli = (args: ReadonlyArray<string>) =>
-        Effect.promise(() => runCliChild([...args, ...common], { env, timeoutMs: 60_000 })).pipe(
+      const cli = (args: ReadonlyArray<string>, configFile = config) =>
+        Effect.promise(() => runCliChild([...args, "--config", configFile, ...common], { env, timeoutMs: 60_000 })).pipe(
           Effect.tap((r) => Effect.sync(() => outputs.push(r.stdout, r.stderr)))
         )
 
@@ -116,13 +120,13 @@ describe.skipIf(uri === "")("secrets", () => {
         const aicore = yield* cli([...dbArgs(mongoUri, dbName, logDir), "--llm", "aicore"])
         assert.strictEqual(aicore.code, 1, aicore.stderr)
         assert.lengthOf(errorLines(aicore.stderr), 1, aicore.stderr)
-        assert.strictEqual(fake.requestsTo("invoke").length, 2)
+        assert.strictEqual(fake.requestsTo("invoke").length, 2, aicore.stderr.slice(-2500))
         assert.strictEqual(fake.requestsTo("token")[0]?.body.client_secret, CLIENT_SECRET, "the secret was sent")
         assert.strictEqual(fake.requestsTo("invoke")[0]?.headers.authorization, `Bearer ${ACCESS_TOKEN}`)
 
         // 3. MongoDB failures with the password in the connection string: no server on the port,
         //    and (SCRAM against a server without that user) a refused login.
-        const noServer = yield* cli([...dbArgs(withPassword("mongodb://127.0.0.1:9/", undefined), dbName, logDir), "--llm", "anthropic"])
+        const noServer = yield* cli([...dbArgs(withPassword("mongodb://127.0.0.1:9/", undefined), dbName, logDir), "--llm", "anthropic"], noServerConfig)
         assert.strictEqual(noServer.code, 1, noServer.stderr)
         assert.lengthOf(errorLines(noServer.stderr), 1, noServer.stderr)
         assert.match(errorLines(noServer.stderr)[0]!, /MongoDB/)
