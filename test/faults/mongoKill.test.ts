@@ -106,6 +106,8 @@ describe.skipIf(suiteUri === "")("MongoDB killed in the middle of a batch", () =
     assert.match(errors[0]!, /MongoDB/)
     assert.match(errors[0]!, /unreachable|unavailable|timed out|did not answer/i)
     assert.isBelow(errors[0]!.length, 600, "one line, not a stack trace")
+    assert.notMatch(run.stderr, /^\s+at /m, "no stack trace anywhere")
+    assert.isBelow(exitAfterMs, 45_000, "the job gives up within its server-selection retries")
     assert.strictEqual(lastLine(run.stderr), errors[0], "the error line is the last thing printed")
     assert.notInclude(run.stdout, "BATCH RESULTS", "no success report for a failed batch")
     process.stderr.write(`mongoKill: killed after ${before} results; the job exited ${exitAfterMs} ms later with: ${errors[0]}\n`)
