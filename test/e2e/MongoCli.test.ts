@@ -186,19 +186,19 @@ describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurr
     }
   })
 
-  it("drains 200 records in batches of 100, exactly once, again after --reset-state, and --stats-only tells the truth", async () => {
+  it("drains 130 records in batches of 100, exactly once, again after --reset-state, and --stats-only tells the truth", async () => {
     const db = freshDbName()
     const logDir = tempDir("mongo-logs", dir)
     try {
-      const seeded = await seedSources(uri, db, 200, 13)
+      const seeded = await seedSources(uri, db, 130, 13)
       const config = writeConfig(dir, E2E_SETTINGS, "drain.yaml")
       const args = [...dbArgs(uri, db, logDir), "--config", config, "--batch-size", "100", "--llm", "heuristic"]
 
-      assert.deepStrictEqual(await drain(args), [100, 100, 0])
+      assert.deepStrictEqual(await drain(args), [100, 30, 0])
       const view = await dbView(uri, db)
-      assert.strictEqual(view.sources, 200)
-      assert.strictEqual(view.results + view.openDeadLetters, 200)
-      assert.strictEqual(view.results, 187)
+      assert.strictEqual(view.sources, 130)
+      assert.strictEqual(view.results + view.openDeadLetters, 130)
+      assert.strictEqual(view.results, 117)
       assert.deepStrictEqual(view.openByTag, { InvalidSourceDocument: 13 })
       const deadIds = await withDb(uri, db, (d) => d.collection(DEAD_LETTER_COLLECTION).distinct("source_object_id"))
       assert.deepStrictEqual([...deadIds].sort(), [...seeded.malformedIds].sort())
@@ -210,9 +210,9 @@ describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurr
       const reset = await runCli([...args, "--reset-state", "--single-batch"])
       assert.strictEqual(reset.code, 0, reset.stderr)
       assert.strictEqual(reportValue(reset.stdout, "Records Processed"), "100")
-      assert.deepStrictEqual(await drain(args), [100, 0])
+      assert.deepStrictEqual(await drain(args), [30, 0])
       const again = await dbView(uri, db)
-      assert.strictEqual(again.results, 187)
+      assert.strictEqual(again.results, 117)
       assert.strictEqual(again.openDeadLetters, 13)
       assert.strictEqual(again.resolvedDeadLetters, 0)
       const failures = await withDb(uri, db, (d) => d.collection(DEAD_LETTER_COLLECTION).distinct("failures"))
@@ -224,9 +224,9 @@ describe.skipIf(uri === "")("the CLI against the real MongoDB server", { concurr
       const before = await dbView(uri, db)
       const stats = await runCli([...args, "--stats-only"])
       assert.strictEqual(stats.code, 0, stats.stderr)
-      assert.strictEqual(reportValue(stats.stdout, "Agentic Analysis Records"), "187")
+      assert.strictEqual(reportValue(stats.stdout, "Agentic Analysis Records"), "117")
       assert.strictEqual(reportValue(stats.stdout, "Latest Results"), "10")
-      assert.strictEqual(reportValue(stats.stdout, "Source Records"), "1,200")
+      assert.strictEqual(reportValue(stats.stdout, "Source Records"), "1,130")
       assert.strictEqual(reportValue(stats.stdout, "Backlog"), "1,000")
       assert.strictEqual(reportValue(stats.stdout, "Open Dead Letters"), "13 (InvalidSourceDocument: 13)")
       assert.strictEqual(reportValue(stats.stdout, "Job Status"), "completed")
