@@ -34,6 +34,18 @@ const packagesLoadedBy = (args: ReadonlyArray<string>) => {
 }
 
 describe("what a CLI start loads", () => {
+  it("bin/cpa keeps Node's compile cache (in the temp dir unless NODE_COMPILE_CACHE says otherwise)", () => {
+    const tmp = fs.mkdtempSync(path.join(dir, "tmp-"))
+    const env = { ...cleanEnv({ TMPDIR: tmp }) }
+    delete env["NODE_COMPILE_CACHE"]
+    delete env["NODE_DISABLE_COMPILE_CACHE"]
+    const r = spawnSync(process.execPath, [path.join(REPO, "bin/cpa"), "--version"], { cwd: REPO, env, encoding: "utf8" })
+    assert.strictEqual(r.status, 0, r.stderr)
+    const cache = path.join(tmp, "node-compile-cache")
+    const entries = fs.existsSync(cache) ? fs.readdirSync(cache, { recursive: true }) : []
+    assert.isAbove(entries.length, 100, "cached modules (effect alone is ~280)")
+  })
+
   it("--help loads none of the heavy packages", () => {
     const r = packagesLoadedBy(["--help"])
     assert.strictEqual(r.code, 0, r.stderr)

@@ -54,13 +54,16 @@ export interface Child {
   readonly signal: (signal: NodeJS.Signals) => void
 }
 
-/** Starts `node src/main.ts ...args`; killed with SIGKILL after `timeoutMs` if still running. */
+/**
+ * Starts `node bin/cpa ...args`, the launcher a user runs (the version check, Node's compile
+ * cache, then src/main.ts); killed with SIGKILL after `timeoutMs` if still running.
+ */
 export const startCli = (
   args: ReadonlyArray<string>,
   options: { readonly env?: Record<string, string>; readonly timeoutMs?: number } = {}
 ): Child => {
   const started = Date.now()
-  const child = spawn(process.execPath, [path.join(REPO, "src/main.ts"), ...args], {
+  const child = spawn(process.execPath, [path.join(REPO, "bin/cpa"), ...args], {
     cwd: REPO,
     env: options.env ?? cleanEnv(),
     stdio: ["ignore", "pipe", "pipe"]
@@ -126,6 +129,6 @@ export const startCli = (
 export const runCliE2e = (args: ReadonlyArray<string>, options: { readonly env?: Record<string, string>; readonly timeoutMs?: number } = {}) =>
   startCli(args, options).exited
 
-/** Runs `node src/main.ts ...args` as a child process to its end. */
+/** Runs `node bin/cpa ...args` as a child process to its end. */
 export const runCliChild = (args: ReadonlyArray<string>, options: { readonly env?: Record<string, string>; readonly timeoutMs?: number } = {}) =>
   startCli(args, options).exited

@@ -1,5 +1,5 @@
 /**
- * Helpers for the end-to-end tests: the CLI as a child process (`node src/main.ts`) against the
+ * Helpers for the end-to-end tests: the CLI as a child process (`node bin/cpa`) against the
  * real test MongoDB server (`inject("mongoUri")`), each test on a database of its own.
  */
 import { randomBytes } from "node:crypto"
