@@ -14,10 +14,10 @@ export default defineConfig({
     // process per file cost ~0.2 s of start-up and a re-import of effect, the driver and the
     // SDK: ~11 s of CPU over the suite.
     isolate: false,
-    // Three test files at a time: ~90 s instead of ~180 s one at a time on this 2-core machine
-    // (the suite is CPU-bound: ~165 s of CPU, much of it FerretDB's; four at a time was no
-    // faster). Two lifecycle tests were flaky this way until job_state writes were serialized
-    // (FerretDB lost a save that raced a lease renewal) and the SIGKILL test asserted the real
+    // Three test files at a time on this 2-core machine: the suite is CPU-bound (~95 s of CPU,
+    // FerretDB its largest consumer); two at a time took 61 s, three 52-58 s, four 52 s. Two
+    // lifecycle tests were flaky this way until job_state writes were serialized (FerretDB
+    // lost a save that raced a lease renewal) and the SIGKILL test asserted the real
     // re-analysis bound.
     maxWorkers: 3
   }
