@@ -15,9 +15,10 @@ import { type MemoryOverhead, type MongoOverhead, runMemoryOverhead, runMongoOve
 import { runScaling, type ScalingRow } from "./scaling.ts"
 import { type LoopbackRun, runAgainstLoopback } from "./throughput.ts"
 import { type ReportRun, reportRuns } from "./report.ts"
+import { compareSuites, type SuiteRun } from "./testSuite.ts"
 import { CLI_NODE_FLAGS, findPid, log, machineInfo, REPO_ROOT, round, table } from "./support.ts"
 
-const SECTIONS = ["scaling", "overhead", "mongo", "memory", "llm", "batch", "throughput", "report"] as const
+const SECTIONS = ["scaling", "overhead", "mongo", "memory", "llm", "batch", "throughput", "report", "tests"] as const
 type Section = typeof SECTIONS[number]
 
 const argv = process.argv.slice(2)
@@ -32,8 +33,12 @@ const envInt = (name: string, fallback: number): number => {
   return v !== undefined && v !== "" ? Number.parseInt(v, 10) : fallback
 }
 
+/** The commit issue 11 was filed against: its test suite is the yardstick of section `tests`. */
+const TESTS_BASELINE = "377f650"
+
 const smoke = argv.includes("--quick") || process.env.BENCH_SIZE === "smoke"
-const only = new Set<Section>((flag("only")?.split(",") ?? [...SECTIONS]).map((s) => {
+// A quick run leaves out `tests` (two full test suites, ~3.5 min) unless --only names it.
+const only = new Set<Section>((flag("only")?.split(",") ?? SECTIONS.filter((s) => !smoke || s !== "tests")).map((s) => {
   if (!(SECTIONS as ReadonlyArray<string>).includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(", ")})`)
   return s as Section
 }))
@@ -47,7 +52,8 @@ const sizes = smoke
     mongo: { records: envInt("BENCH_MONGO_RECORDS", 300), upsertLoopRecords: envInt("BENCH_UPSERT_RECORDS", 100), batchSize: 1000, concurrency: 8 },
     rss: { small: envInt("BENCH_RSS_SMALL", 100), large: envInt("BENCH_RSS_LARGE", 500), backlog: envInt("BENCH_RSS_BACKLOG", 0), backlogBatches: 1 },
     batch: { small: envInt("BENCH_BATCH_SMALL", 200), large: envInt("BENCH_BATCH_LARGE", 2_000), repeats: envInt("BENCH_BATCH_REPEATS", 1), ferretdb: envInt("BENCH_BATCH_FERRETDB", 200) },
-    report: { small: envInt("BENCH_REPORT_SMALL", 1_000), large: envInt("BENCH_REPORT_LARGE", 10_000) }
+    report: { small: envInt("BENCH_REPORT_SMALL", 1_000), large: envInt("BENCH_REPORT_LARGE", 10_000) },
+    tests: { baseline: process.env.BENCH_TESTS_BASELINE ?? TESTS_BASELINE, rounds: envInt("BENCH_TESTS_ROUNDS", 1) }
   }
   : {
     scaling: { records: envInt("BENCH_SCALING_RECORDS", 500), analyzerMs: 200, concurrencies: [1, 4, 16, 64] },
@@ -62,7 +68,10 @@ const sizes = smoke
     // ten hours for 100,000: see BENCHMARKS.md 3b), each three times (peak RSS varies by ±5 %
     // from run to run); on FerretDB once, at 2,000 (half a minute), as the real-server reference.
     batch: { small: envInt("BENCH_BATCH_SMALL", 10_000), large: envInt("BENCH_BATCH_LARGE", 100_000), repeats: envInt("BENCH_BATCH_REPEATS", 3), ferretdb: envInt("BENCH_BATCH_FERRETDB", 2_000) },
-    report: { small: envInt("BENCH_REPORT_SMALL", 1_000), large: envInt("BENCH_REPORT_LARGE", 100_000) }
+    report: { small: envInt("BENCH_REPORT_SMALL", 1_000), large: envInt("BENCH_REPORT_LARGE", 100_000) },
+    // Issue 11: the suite in at most half the time of the one it was filed against (377f650),
+    // both measured in one sitting, alternating.
+    tests: { baseline: process.env.BENCH_TESTS_BASELINE ?? TESTS_BASELINE, rounds: envInt("BENCH_TESTS_ROUNDS", 2) }
   }
 
 const BATCH = 1000
@@ -418,6 +427,48 @@ const main = async () => {
     }
   } finally {
     await server?.stop()
+  }
+
+  // Last, with the bench's own server stopped: each suite starts its own FerretDB.
+  if (only.has("tests")) {
+    const { baseline, rounds } = sizes.tests
+    const runs: Array<SuiteRun> = []
+    const medianOf = (tree: SuiteRun["tree"], key: "wall_seconds" | "cpu_seconds") =>
+      median(runs.filter((r) => r.tree === tree).flatMap((r) => (r[key] === undefined ? [] : [r[key]])))
+    const summary = () => {
+      const base = medianOf("baseline", "wall_seconds")
+      const current = medianOf("current", "wall_seconds")
+      results.tests = {
+        baseline_commit: baseline,
+        current_commit: results.commit,
+        baseline_wall_seconds: base,
+        current_wall_seconds: current,
+        baseline_cpu_seconds: medianOf("baseline", "cpu_seconds"),
+        current_cpu_seconds: medianOf("current", "cpu_seconds"),
+        ratio: base !== undefined && current !== undefined ? round(current / base, 3) : undefined,
+        ratio_limit: 0.5,
+        all_passed: runs.every((r) => r.exit_code === 0 && r.failed === 0),
+        how: "vitest run (REQUIRE_MONGO=1 CI=true) of each tree, alternating, under /usr/bin/time; medians",
+        runs
+      }
+      save()
+    }
+    await compareSuites({ baseline, rounds, onRun: (run) => {
+      runs.push(run)
+      summary()
+    } })
+    const t = results.tests as { baseline_wall_seconds?: number; current_wall_seconds?: number; ratio?: number; all_passed: boolean }
+    report.push(
+      `Test suite: vitest run of ${baseline} (the code issue 11 was filed against) and of this tree, alternating, one sitting`,
+      table(
+        ["round", "tree", "wall s", "CPU s", "passed", "failed", "exit"],
+        runs.map((r) => [r.round, r.tree, r.wall_seconds, r.cpu_seconds ?? "n/a", r.passed ?? "?", r.failed ?? "?", r.exit_code ?? "signal"])
+      ),
+      `medians ${t.current_wall_seconds} s vs ${t.baseline_wall_seconds} s = ${t.ratio} of the old wall time (limit 0.5): ${
+        t.ratio !== undefined && t.ratio <= 0.5 ? "met" : "NOT met"
+      }; every run passed: ${t.all_passed ? "yes" : "NO"}`,
+      ""
+    )
   }
 
   save()
