@@ -3,11 +3,21 @@ import { Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import type { Lease } from "../src/domain/Lease.ts"
 import { describeHolder, withLease } from "../src/programs/Lease.ts"
-import { MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
+import type { JobState } from "../src/domain/JobState.ts"
+import { makeMemoryJobStateStore, MemoryJobStateStore } from "../src/store/memory/MemoryJobStateStore.ts"
+import { JobStateStore } from "../src/services/JobStateStore.ts"
 import { Shutdown } from "../src/services/Shutdown.ts"
 import { testSettings } from "./support/fixtures.ts"
 
 const JOB = "conversation_performance_analysis"
+
+/**
+ * The in-memory store, but asking for the settle as the MongoDB store does (FerretDB can tell
+ * two instances they both took the lease): withLease waits min(1 s, ttl / 10) and reads the
+ * lease back before it starts.
+ */
+const settlingStore = (states: Map<string, JobState> = new Map(), leases: Map<string, Lease> = new Map()) =>
+  Layer.succeed(JobStateStore, JobStateStore.of({ ...makeMemoryJobStateStore(states, leases), leaseNeedsSettle: true }))
 
 describe("describeHolder", () => {
   it("reads host and pid out of the default instance id", () => {
@@ -26,7 +36,7 @@ describe("withLease", () => {
   it.effect("a second instance waits for the first to release, then runs", () =>
     Effect.gen(function*() {
       const leases = new Map<string, Lease>()
-      const store = MemoryJobStateStore.layer(new Map(), leases)
+      const store = settlingStore(new Map(), leases)
       const log: Array<string> = []
       const work = (name: string) =>
         Effect.sync(() => log.push(`${name} start`)).pipe(
@@ -65,7 +75,7 @@ describe("withLease", () => {
   it.effect("takes over an expired lease of an instance that died, and refuses without wait", () =>
     Effect.gen(function*() {
       const leases = new Map<string, Lease>([[JOB, { owner: "dead", acquired_at: "1970-01-01T00:00:00.000Z", expires_at: "1970-01-01T00:01:00.000Z" }]])
-      const store = MemoryJobStateStore.layer(new Map(), leases)
+      const store = settlingStore(new Map(), leases)
       const refused = yield* withLease(Effect.void, { wait: false }).pipe(
         Effect.provide(Layer.mergeAll(store, Shutdown.layer, testSettings({}, { instanceId: "me" }))),
         Effect.exit
@@ -90,7 +100,7 @@ describe("withLease", () => {
   it.effect("renews while running and stops the program when the lease is lost", () =>
     Effect.gen(function*() {
       const leases = new Map<string, Lease>()
-      const store = MemoryJobStateStore.layer(new Map(), leases)
+      const store = settlingStore(new Map(), leases)
       const fiber = yield* withLease(Effect.never, { wait: true }).pipe(
         Effect.provide(Layer.mergeAll(store, Shutdown.layer, testSettings({}, { instanceId: "me", leaseTtlMs: 30_000 }))),
         Effect.forkChild
@@ -105,5 +115,34 @@ describe("withLease", () => {
       assert.isTrue(Exit.isFailure(exit))
       assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "lost the lease")
       assert.strictEqual(leases.get(JOB)?.owner, "thief")
+    }))
+
+  it.effect("on a store whose lease is taken atomically (in memory), the program starts at once, with no settle", () =>
+    Effect.gen(function*() {
+      const leases = new Map<string, Lease>()
+      let ran = false
+      const fiber = yield* withLease(Effect.sync(() => (ran = true)), { wait: false }).pipe(
+        Effect.provide(Layer.mergeAll(MemoryJobStateStore.layer(new Map(), leases), Shutdown.layer, testSettings({}, { instanceId: "me", leaseTtlMs: 30_000 }))),
+        Effect.forkChild
+      )
+      // No clock time passes: the settling store would still be sleeping its 1 s here.
+      const exit = yield* Fiber.join(fiber).pipe(Effect.exit)
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.isTrue(ran)
+      assert.isUndefined(leases.get(JOB), "released after the program")
+    }))
+
+  it.effect("a settling store does not start the program before the settle", () =>
+    Effect.gen(function*() {
+      let ran = false
+      const fiber = yield* withLease(Effect.sync(() => (ran = true)), { wait: false }).pipe(
+        Effect.provide(Layer.mergeAll(settlingStore(), Shutdown.layer, testSettings({}, { instanceId: "me", leaseTtlMs: 30_000 }))),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust(999)
+      assert.isFalse(ran, "before the settle")
+      yield* TestClock.adjust(1)
+      yield* Fiber.join(fiber)
+      assert.isTrue(ran)
     }))
 })

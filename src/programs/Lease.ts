@@ -32,6 +32,7 @@ export const withLease = <A, E, R>(program: Effect.Effect<A, E, R>, options: { r
     while (true) {
       let attempt = yield* storeOp(jobs.acquireLease(jobName, owner, yield* now, ttl))
       if (attempt._tag === "Acquired") {
+        if (!jobs.leaseNeedsSettle) break
         // Servers that lose concurrent updates of one document (FerretDB 1.x) can let two
         // instances take over the same expired lease: the last writer holds it. Look again
         // once the race has settled.

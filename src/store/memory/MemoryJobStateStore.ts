@@ -40,6 +40,8 @@ export const makeMemoryJobStateStore = (
       Effect.sync(() => {
         if (leases.get(jobName)?.owner === owner) leases.delete(jobName)
       }),
+    // One process, synchronous updates: two callers are never both told Acquired.
+    leaseNeedsSettle: false,
     readLease: (jobName) => Effect.sync(() => leases.get(jobName))
   })
 

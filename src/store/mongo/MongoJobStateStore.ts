@@ -169,6 +169,7 @@ function make(prepare: boolean) {
         Effect.withSpan("JobStateStore.readLease")
       )
 
-    return JobStateStore.of({ load, save, reset, acquireLease, renewLease, releaseLease, readLease })
+    // Atomic on MongoDB; FerretDB 1.x can lose one of two concurrent takeovers (see acquireLease).
+    return JobStateStore.of({ load, save, reset, acquireLease, renewLease, releaseLease, leaseNeedsSettle: true, readLease })
   })
 }
