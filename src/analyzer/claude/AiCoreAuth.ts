@@ -1,6 +1,6 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Clock, Config, Effect, Option, Predicate, Redacted, Semaphore } from "effect"
+import { Clock, Effect, Option, Predicate, Redacted, Semaphore } from "effect"
 import YAML from "yaml"
 import { AnalyzerError } from "../../domain/Errors.ts"
 import { isHttpUrl, scrub } from "../../domain/Text.ts"
