@@ -93,11 +93,11 @@ export const batchBody = (requests: ReadonlyArray<EncodedRequest>): { readonly l
         if (typeof piece === "string") {
           text += piece
           if (text.length < CHUNK_CHARS) continue
-        } else if (text !== "") {
           yield encoder.encode(text)
+        } else {
+          if (text !== "") yield encoder.encode(text)
+          yield piece
         }
-        if (typeof piece === "string") yield encoder.encode(text)
-        else yield piece
         text = ""
       }
     }
