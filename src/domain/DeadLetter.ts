@@ -76,21 +76,20 @@ export const foldDeadLetter = (existing: DeadLetter | undefined, input: DeadLett
     ? existing
     : folded(existing, input)
 
-const folded = (existing: DeadLetter | undefined, input: DeadLetterInput): DeadLetter => ({
-  source_object_id: input.source_object_id,
-  conversation_id: `conv_${input.source_object_id}`,
-  job_name: input.job_name,
-  analysis_version: input.analysis_version,
-  status: "open",
-  error: input.error,
-  attempts: (existing?.attempts ?? 0) + input.error.attempts,
-  failures: (existing?.failures ?? 0) + 1,
-  first_failed_at: existing?.first_failed_at ?? input.failed_at,
-  last_failed_at: input.failed_at,
-  resolved_at: null,
-  ...(input.occurrence !== undefined
-    ? { last_occurrence: input.occurrence }
-    : existing?.last_occurrence !== undefined
-    ? { last_occurrence: existing.last_occurrence }
-    : {})
-})
+const folded = (existing: DeadLetter | undefined, input: DeadLetterInput): DeadLetter => {
+  const lastOccurrence = input.occurrence ?? existing?.last_occurrence
+  return {
+    source_object_id: input.source_object_id,
+    conversation_id: `conv_${input.source_object_id}`,
+    job_name: input.job_name,
+    analysis_version: input.analysis_version,
+    status: "open",
+    error: input.error,
+    attempts: (existing?.attempts ?? 0) + input.error.attempts,
+    failures: (existing?.failures ?? 0) + 1,
+    first_failed_at: existing?.first_failed_at ?? input.failed_at,
+    last_failed_at: input.failed_at,
+    resolved_at: null,
+    ...(lastOccurrence !== undefined ? { last_occurrence: lastOccurrence } : {})
+  }
+}
