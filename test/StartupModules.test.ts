@@ -36,7 +36,7 @@ const packagesLoadedBy = (args: ReadonlyArray<string>) => {
 describe("what a CLI start loads", () => {
   it("bin/cpa keeps Node's compile cache (in the temp dir unless NODE_COMPILE_CACHE says otherwise)", () => {
     const tmp = fs.mkdtempSync(path.join(dir, "tmp-"))
-    const env = { ...cleanEnv({ TMPDIR: tmp }) }
+    const env = cleanEnv({ TMPDIR: tmp })
     delete env["NODE_COMPILE_CACHE"]
     delete env["NODE_DISABLE_COMPILE_CACHE"]
     const r = spawnSync(process.execPath, [path.join(REPO, "bin/cpa"), "--version"], { cwd: REPO, env, encoding: "utf8" })

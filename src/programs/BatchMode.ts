@@ -269,10 +269,12 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(
       const toStore: Array<Effect.Effect<void, RunFatal>> = []
       const attemptsOf = new Map(b.ids.map((r) => [r.id, r]))
       const entryOf = (id: string): Requeued => attemptsOf.get(id) ?? { id, attempts: 0, after: b.after }
+      // A failure found in this batch's results: collecting it again after a crash folds it in once.
+      const deadLetterHere = (id: string, error: RecordError, attempts: number) => deadLetter(id, error, attempts, b.batch_id!)
       const retryOrDeadLetter = (id: string, error: AnalyzerError | ModelOutputInvalid) => {
         const entry = entryOf(id)
         const attempts = entry.attempts + 1
-        if (attempts > settings.retry.maxRetries) return deadLetter(id, error, attempts, b.batch_id!).pipe(Effect.map((o) => o as Outcome | undefined))
+        if (attempts > settings.retry.maxRetries) return deadLetterHere(id, error, attempts).pipe(Effect.map((o) => o as Outcome | undefined))
         requeue.push({ ...entry, attempts })
         return Effect.succeed<Outcome | undefined>(undefined)
       }
@@ -289,7 +291,7 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(
             return undefined
           }
           const decoded = yield* Effect.result(decodeConversation(record))
-          if (decoded._tag === "Failure") return yield* deadLetter(id, decoded.failure, 1, b.batch_id!)
+          if (decoded._tag === "Failure") return yield* deadLetterHere(id, decoded.failure, 1)
           const conversation = decoded.success
           if (line._tag === "errored") {
             const error = line.error
@@ -305,14 +307,14 @@ export const stepBatchMode = Effect.fn("stepBatchMode")(function*(
                 sourceId: id
               })
             }
-            return yield* deadLetter(id, error, entryOf(id).attempts + 1, b.batch_id!)
+            return yield* deadLetterHere(id, error, entryOf(id).attempts + 1)
           }
           const analysis = yield* Effect.result(provider.decode(line.message, conversation))
           if (analysis._tag === "Failure") {
             streak = noStreak
             const error = analysis.failure
             // An answer cut at max_tokens or a refusal would repeat: a dead letter at once.
-            if (error._tag === "AnalyzerError" && !error.isRetryable) return yield* deadLetter(id, error, entryOf(id).attempts + 1, b.batch_id!)
+            if (error._tag === "AnalyzerError" && !error.isRetryable) return yield* deadLetterHere(id, error, entryOf(id).attempts + 1)
             return yield* retryOrDeadLetter(id, error)
           }
           streak = noStreak
